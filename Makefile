@@ -1,0 +1,158 @@
+# subflow: top-level build. Everything generated goes to $(OUTPUT).
+#   make            build BPF objects, skeletons, libsubflow, subflowctl, test tools
+#   make deps       install the Debian packages the project needs (idempotent)
+#   make test       deps + build + unit and integration tests (root)
+#   make demo       deps + build + the two-path lab demo (root)
+#   make bench      deps + build + benchmarks, printing a table (root)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make V=1        show the commands
+
+OUTPUT   ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+LIBDIR   ?= $(PREFIX)/lib
+VERSION  := 0.1.0
+SOVER    := 0
+
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+AR       ?= ar
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H   ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -I$(OUTPUT) -Iinclude -Ibpf -MMD -MP
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror -std=gnu11 -fPIC \
+	    -Iinclude -I$(OUTPUT) -Iloader -MMD -MP
+LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lmnl
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out loader/subflowctl.c loader/cli_%.c,$(wildcard loader/*.c))
+LIB_OBJS  := $(patsubst loader/%.c,$(OUTPUT)/loader/%.o,$(LIB_SRCS))
+CLI_SRCS  := loader/subflowctl.c $(wildcard loader/cli_*.c)
+CLI_OBJS  := $(patsubst loader/%.c,$(OUTPUT)/loader/%.o,$(CLI_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNITS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+BENCH_SRCS:= $(wildcard tests/bench/*.c)
+BENCHES   := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
+
+LIBA  := $(OUTPUT)/libsubflow.a
+LIBSO := $(OUTPUT)/libsubflow.so.$(VERSION)
+CLI   := $(OUTPUT)/subflowctl
+PC    := $(OUTPUT)/libsubflow.pc
+
+.DELETE_ON_ERROR:
+# Keep skeletons and BPF objects: they are inputs of several steps.
+.SECONDARY:
+.PHONY: all deps test demo bench install uninstall clean check-root
+
+all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES)
+
+deps:
+	$(Q)./tests/deps.sh
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/loader $(OUTPUT)/tests $(OUTPUT)/tests/unit $(OUTPUT)/tests/bench:
+	$(Q)mkdir -p $@
+
+# vmlinux.h: dumped from the running kernel's BTF (or VMLINUX_H=), rewritten
+# only when it changed so that builds stay incremental.
+$(OUTPUT)/vmlinux.h: FORCE | $(OUTPUT)
+ifeq ($(VMLINUX_H),)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.new
+else
+	$(Q)cp $(VMLINUX_H) $@.new
+endif
+	$(Q)cmp -s $@.new $@ && rm -f $@.new || { mv $@.new $@; printf '  %-8s %s\n' GEN $@; }
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUTPUT)/loader/%.o: loader/%.c $(SKELS) | $(OUTPUT)/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libsubflow.so.$(SOVER) -o $@ $^ $(LDLIBS)
+	$(Q)ln -sf libsubflow.so.$(VERSION) $(OUTPUT)/libsubflow.so.$(SOVER)
+	$(Q)ln -sf libsubflow.so.$(SOVER) $(OUTPUT)/libsubflow.so
+
+$(PC): loader/libsubflow.pc.in | $(OUTPUT)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(CLI): $(CLI_OBJS) $(LIBA)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUTPUT)/tests/%: tests/tools/%.c $(LIBA) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIBA) | $(OUTPUT)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIBA) | $(OUTPUT)/tests/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS) -lm
+
+check-root:
+	@[ "$$(id -u)" = 0 ] || { echo "this target needs root (sudo make $(MAKECMDGOALS))" >&2; exit 1; }
+
+test: check-root deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/run.sh
+
+demo: check-root deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/demo.sh
+
+bench: check-root deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/bench/run.sh
+
+install: $(CLI) $(LIBA) $(LIBSO) $(PC)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/subflow
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/subflowctl
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsubflow.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsubflow.so.$(SOVER)
+	ln -sf libsubflow.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libsubflow.so
+	install -m 0644 include/subflow.h include/subflow_abi.h $(DESTDIR)$(PREFIX)/include/subflow/
+	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/subflowctl $(DESTDIR)$(LIBDIR)/libsubflow.* \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/subflow
+
+clean:
+	rm -rf $(OUTPUT)
+
+FORCE:
+
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/loader/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/*/*.d)

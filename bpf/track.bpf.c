@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Subflow tracker. Hook: cgroup sockops, attached to each cgroup the engine
+ * serves. Decides nothing; records: every MPTCP subflow of the cgroup's
+ * sockets gets an entry in `subflows` (and its connection one in `conns`)
+ * when it starts connecting (TCP_CONNECT_CB) or is accepted
+ * (PASSIVE_ESTABLISHED_CB), is refreshed when the handshake completes and on
+ * every state change, and is removed when it reaches TCP_CLOSE. Up, established
+ * and down are reported on the `events` ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "record.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline void refresh_state(struct tcp_sock *tp, __u32 new_state)
+{
+	struct subflow_key *key;
+	struct subflow_info *entry;
+
+	key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
+	if (!key)
+		return;
+	entry = bpf_map_lookup_elem(&subflows, key);
+	if (entry)
+		entry->tcp_state = new_state;
+}
+
+SEC("sockops")
+int subflow_track(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *bsk = skops->sk;
+	struct tcp_sock *tp;
+	struct subflow_info *entry;
+	struct subflow_key *key;
+
+	if (!bsk)
+		return 1;
+	tp = bpf_skc_to_tcp_sock(bsk);
+	if (!tp || !tp->is_mptcp)
+		return 1;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		if (record_subflow(tp, 0, bpf_get_socket_cookie(skops)) >= 0)
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+							 BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		/* Backup bits and MP_JOIN/MP_CAPABLE are final only now. */
+		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops)) >= 0) {
+			key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
+			entry = key ? bpf_map_lookup_elem(&subflows, key) : NULL;
+			if (entry)
+				emit_event(SUBFLOW_EVENT_ESTABLISHED, entry);
+		}
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == TCP_CLOSE_STATE)
+			forget_subflow(tp);
+		else
+			refresh_state(tp, skops->args[1]);
+		break;
+	}
+	return 1;
+}

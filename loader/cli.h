@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* subflowctl internals: command tables, output mode, error reporting. */
+#ifndef SUBFLOW_CLI_H
+#define SUBFLOW_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include "cli_json_writer.h"
+#include "internal.h"
+
+extern const char *bin_name;
+extern bool json_output;
+extern bool pretty_output;
+extern bool all_netns;
+extern json_writer_t *json_wtr;
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+/* Run the command of `cmds` that argv[0] names or abbreviates; `help`
+ * prints the object's usage. Returns an exit status. */
+int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int, char **));
+bool is_prefix(const char *prefix, const char *word);
+
+/* Errors: text on stderr, or {"error": "..."} on stdout in JSON mode.
+ * usage_error() returns EX_USAGE (64), fail() returns 1. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a library error (-errno), using its last logged message if any. */
+int fail_errno(int err, const char *what);
+/* "the engine is not loaded", with the reason when the pins are hidden. */
+int fail_not_loaded(void);
+
+#define NEXT_ARG() ({ argc--; argv++; })
+/* The object being run ("cgroup", "subflow"), for usage messages. */
+extern const char *cli_object;
+
+int do_cgroup(int argc, char **argv);
+int do_subflow(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_unload(int argc, char **argv);
+
+#endif

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* subflowctl status: what is loaded, where it is attached, how full the maps
+ * are, and which kernel features the engine found. subflowctl unload. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+
+struct prog_row {
+	const char *pin;
+	struct bpf_prog_info info;
+	bool present;
+};
+
+struct map_row {
+	const char *name;
+	struct bpf_map_info info;
+	long long entries;	/* -1: not countable (ring buffer, socket storage) */
+	bool present;
+};
+
+struct feature {
+	const char *name;
+	const char *btf_name;
+	int kind;
+	bool found;
+};
+
+static struct feature features[] = {
+	{ "sockops MPTCP subflows (bpf_skc_to_mptcp_sock)", "bpf_skc_to_mptcp_sock", BTF_KIND_FUNC },
+	{ "state callback from iterators (TCP_BPF_SOCK_OPS_CB_FLAGS)", "TCP_BPF_SOCK_OPS_CB_FLAGS", BTF_KIND_ENUM },
+	{ "close one subflow (bpf_sock_destroy kfunc)", "bpf_sock_destroy", BTF_KIND_FUNC },
+	{ "coupled congestion control (tcp_congestion_ops struct_ops)", "bpf_struct_ops_tcp_congestion_ops", BTF_KIND_STRUCT },
+	{ "BPF MPTCP path manager (mptcp_pm_ops struct_ops)", "bpf_struct_ops_mptcp_pm_ops", BTF_KIND_STRUCT },
+	{ "BPF MPTCP scheduler (mptcp_sched_ops struct_ops)", "bpf_struct_ops_mptcp_sched_ops", BTF_KIND_STRUCT },
+	{ "MPTCP subflow iterator kfuncs", "bpf_iter_mptcp_subflow_new", BTF_KIND_FUNC },
+};
+
+/* An enumerator is found by scanning enums: btf__find_by_name_kind does
+ * not look inside them. */
+static bool btf_has_enumerator(const struct btf *btf, const char *name)
+{
+	for (__u32 id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e;
+
+		if (!btf_is_enum(t))
+			continue;
+		e = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++)
+			if (!strcmp(btf__name_by_offset(btf, e[i].name_off), name))
+				return true;
+	}
+	return false;
+}
+
+static void probe_features(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	if (!btf)
+		return;
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		if (features[i].kind == BTF_KIND_ENUM)
+			features[i].found = btf_has_enumerator(btf, features[i].btf_name);
+		else
+			features[i].found = btf__find_by_name_kind(btf, features[i].btf_name,
+								   features[i].kind) > 0;
+	}
+	btf__free(btf);
+}
+
+static void read_sysctl(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	snprintf(buf, size, "?");
+	if (!f)
+		return;
+	if (fgets(buf, size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static void read_prog(struct prog_row *row)
+{
+	char path[4096];
+	__u32 len = sizeof(row->info);
+	int fd;
+
+	if (subflow_pin_path(path, sizeof(path), row->pin))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	row->present = !bpf_obj_get_info_by_fd(fd, &row->info, &len);
+	close(fd);
+}
+
+static void read_map(struct map_row *row)
+{
+	char path[4096], key[64], next[64];
+	__u32 len = sizeof(row->info);
+	void *prev = NULL;
+	int fd;
+
+	row->entries = -1;
+	if (subflow_pin_path(path, sizeof(path), row->name))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	row->present = !bpf_obj_get_info_by_fd(fd, &row->info, &len);
+	if (row->present && (row->info.type == BPF_MAP_TYPE_HASH ||
+			     row->info.type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
+	    row->info.key_size <= sizeof(key)) {
+		row->entries = 0;
+		while (!bpf_map_get_next_key(fd, prev, next)) {
+			row->entries++;
+			memcpy(key, next, row->info.key_size);
+			prev = key;
+		}
+	}
+	close(fd);
+}
+
+static const char *prog_type_name(__u32 type)
+{
+	const char *name = libbpf_bpf_prog_type_str(type);
+
+	return name ? name : "unknown";
+}
+
+int do_status(int argc, char **argv)
+{
+	static const char *const stat_names[SUBFLOW_STAT_MAX] = {
+		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
+	};
+	struct prog_row progs[] = { { .pin = PIN_PROG_TRACK }, { .pin = PIN_PROG_SNAPSHOT } };
+	struct map_row maps[MAP__COUNT];
+	struct subflow_attachment *att = NULL;
+	uint64_t stats[SUBFLOW_STAT_MAX] = {};
+	char enabled[16], pms[64], pm[32];
+	bool loaded, have_stats;
+	size_t nr_att = 0;
+
+	if (argc > 0)
+		return usage_error("'status': unexpected argument '%s'", argv[0]);
+	loaded = subflow_engine_loaded();
+	for (size_t i = 0; i < 2; i++)
+		read_prog(&progs[i]);
+	for (int i = 0; i < MAP__COUNT; i++) {
+		memset(&maps[i], 0, sizeof(maps[i]));
+		maps[i].name = subflow_map_names[i];
+		read_map(&maps[i]);
+	}
+	if (!subflow_cgroup_list(NULL, 0, &nr_att) && nr_att) {
+		att = calloc(nr_att, sizeof(*att));
+		if (att && subflow_cgroup_list(att, nr_att, &nr_att))
+			nr_att = 0;
+	}
+	have_stats = loaded && !subflow_get_stats(stats);
+	probe_features();
+	read_sysctl("/proc/sys/net/mptcp/enabled", enabled, sizeof(enabled));
+	read_sysctl("/proc/sys/net/mptcp/available_path_managers", pms, sizeof(pms));
+	read_sysctl("/proc/sys/net/mptcp/path_manager", pm, sizeof(pm));
+
+	if (json_output) {
+		jsonw_start_object(json_wtr);
+		jsonw_bool_field(json_wtr, "loaded", loaded);
+		jsonw_string_field(json_wtr, "pin_dir", subflow_pin_dir());
+		jsonw_uint_field(json_wtr, "abi_version", SUBFLOW_ABI_VERSION);
+		jsonw_name(json_wtr, "programs");
+		jsonw_start_array(json_wtr);
+		for (size_t i = 0; i < 2; i++) {
+			if (!progs[i].present)
+				continue;
+			jsonw_start_object(json_wtr);
+			jsonw_string_field(json_wtr, "name", progs[i].info.name);
+			jsonw_uint_field(json_wtr, "id", progs[i].info.id);
+			jsonw_string_field(json_wtr, "type", prog_type_name(progs[i].info.type));
+			jsonw_string_field(json_wtr, "pin", progs[i].pin);
+			jsonw_end_object(json_wtr);
+		}
+		jsonw_end_array(json_wtr);
+		jsonw_name(json_wtr, "attachments");
+		jsonw_start_array(json_wtr);
+		for (size_t i = 0; i < nr_att; i++) {
+			jsonw_start_object(json_wtr);
+			jsonw_string_field(json_wtr, "cgroup", att[i].path);
+			jsonw_uint_field(json_wtr, "cgroup_id", att[i].cgroup_id);
+			jsonw_uint_field(json_wtr, "link_id", att[i].link_id);
+			jsonw_uint_field(json_wtr, "prog_id", att[i].prog_id);
+			jsonw_end_object(json_wtr);
+		}
+		jsonw_end_array(json_wtr);
+		jsonw_name(json_wtr, "maps");
+		jsonw_start_array(json_wtr);
+		for (int i = 0; i < MAP__COUNT; i++) {
+			if (!maps[i].present)
+				continue;
+			jsonw_start_object(json_wtr);
+			jsonw_string_field(json_wtr, "name", maps[i].name);
+			jsonw_uint_field(json_wtr, "id", maps[i].info.id);
+			if (maps[i].entries >= 0 && maps[i].info.type == BPF_MAP_TYPE_HASH)
+				jsonw_uint_field(json_wtr, "entries", maps[i].entries);
+			jsonw_uint_field(json_wtr, "max_entries", maps[i].info.max_entries);
+			jsonw_end_object(json_wtr);
+		}
+		jsonw_end_array(json_wtr);
+		jsonw_name(json_wtr, "counters");
+		jsonw_start_object(json_wtr);
+		for (int i = 0; have_stats && i < SUBFLOW_STAT_MAX; i++)
+			jsonw_uint_field(json_wtr, stat_names[i], stats[i]);
+		jsonw_end_object(json_wtr);
+		jsonw_name(json_wtr, "kernel");
+		jsonw_start_object(json_wtr);
+		jsonw_bool_field(json_wtr, "mptcp_enabled", !strcmp(enabled, "1"));
+		jsonw_string_field(json_wtr, "path_manager", pm);
+		jsonw_string_field(json_wtr, "available_path_managers", pms);
+		jsonw_name(json_wtr, "features");
+		jsonw_start_object(json_wtr);
+		for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+			jsonw_bool_field(json_wtr, features[i].btf_name, features[i].found);
+		jsonw_end_object(json_wtr);
+		jsonw_end_object(json_wtr);
+		jsonw_end_object(json_wtr);
+		free(att);
+		return 0;
+	}
+
+	printf("engine:      %s (pin dir %s, map ABI %d)\n", loaded ? "loaded" : "not loaded",
+	       subflow_pin_dir(), SUBFLOW_ABI_VERSION);
+	if (loaded) {
+		printf("\nprograms:\n");
+		for (size_t i = 0; i < 2; i++)
+			if (progs[i].present)
+				printf("  %-18s id %-6u %s\n", progs[i].info.name, progs[i].info.id,
+				       prog_type_name(progs[i].info.type));
+		printf("\nattached to: %s\n", nr_att ? "" : "no cgroup");
+		for (size_t i = 0; i < nr_att; i++)
+			printf("  %s (cgroup id %" PRIu64 ", link id %u)\n",
+			       att[i].path[0] ? att[i].path : "(removed cgroup)", att[i].cgroup_id,
+			       att[i].link_id);
+		printf("\nmaps:\n");
+		for (int i = 0; i < MAP__COUNT; i++) {
+			if (!maps[i].present)
+				continue;
+			if (maps[i].info.type == BPF_MAP_TYPE_HASH)
+				printf("  %-18s id %-6u %lld / %u entries\n", maps[i].name,
+				       maps[i].info.id, maps[i].entries, maps[i].info.max_entries);
+			else if (maps[i].info.type == BPF_MAP_TYPE_RINGBUF)
+				printf("  %-18s id %-6u %u KiB ring buffer\n", maps[i].name,
+				       maps[i].info.id, maps[i].info.max_entries / 1024);
+			else
+				printf("  %-18s id %-6u\n", maps[i].name, maps[i].info.id);
+		}
+		if (have_stats) {
+			printf("\ncounters:\n");
+			for (int i = 0; i < SUBFLOW_STAT_MAX; i++)
+				printf("  %-18s %" PRIu64 "\n", stat_names[i], stats[i]);
+		}
+	}
+	printf("\nkernel:\n  MPTCP %s, path manager %s (available: %s)\n",
+	       !strcmp(enabled, "1") ? "enabled" : "DISABLED", pm, pms);
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		printf("  %-62s %s\n", features[i].name, features[i].found ? "yes" : "no");
+	free(att);
+	return 0;
+}
+
+int do_unload(int argc, char **argv)
+{
+	int err;
+
+	if (argc > 0)
+		return usage_error("'unload': unexpected argument '%s'", argv[0]);
+	err = subflow_engine_unload();
+	if (err == -ENOENT)
+		return fail("nothing to unload: the engine is not loaded in %s", subflow_pin_dir());
+	if (err)
+		return fail_errno(err, "unload");
+	if (json_output) {
+		jsonw_start_object(json_wtr);
+		jsonw_bool_field(json_wtr, "unloaded", true);
+		jsonw_string_field(json_wtr, "pin_dir", subflow_pin_dir());
+		jsonw_end_object(json_wtr);
+	}
+	return 0;
+}

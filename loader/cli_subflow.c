@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* subflowctl subflow { list | show | monitor }: GET_SUB_IDS and GET_SUB_TUPLE
+ * from outside the connection, and the live event stream. */
+#include <errno.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: %s [OPTIONS] subflow list [token TOKEN] [--all-netns]\n"
+		"       %s [OPTIONS] subflow show token TOKEN id ID\n"
+		"       %s [OPTIONS] subflow monitor [count N]\n"
+		"\n"
+		"  list     the tracked MPTCP connections of this network namespace (every\n"
+		"           namespace with --all-netns) and their subflows (GET_SUB_IDS)\n"
+		"  show     one subflow's endpoints and state (GET_SUB_TUPLE)\n"
+		"  monitor  print subflow up / established / down events as they happen\n"
+		"  TOKEN is the connection's local MPTCP token, decimal or 0x-hex.\n",
+		bin_name, bin_name, bin_name);
+	return 0;
+}
+
+static uint64_t caller_netns;
+
+static void ifname_of(const struct subflow_info *sf, char *buf, size_t size)
+{
+	char name[IF_NAMESIZE];
+
+	/* Interface names mean something only in the caller's namespace. */
+	if (sf->ifindex && sf->netns_cookie == caller_netns && if_indextoname(sf->ifindex, name))
+		snprintf(buf, size, "%s", name);
+	else if (sf->ifindex)
+		snprintf(buf, size, "if%u", sf->ifindex);
+	else
+		snprintf(buf, size, "-");
+}
+
+static bool sf_backup(const struct subflow_info *sf)
+{
+	return sf->flags & (SUBFLOW_F_BACKUP_LOCAL | SUBFLOW_F_BACKUP_PEER);
+}
+
+static void json_endpoint(const char *name, const struct subflow_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	subflow_endpoint_addr_str(ep, addr, sizeof(addr));
+	jsonw_name(json_wtr, name);
+	jsonw_start_object(json_wtr);
+	jsonw_string_field(json_wtr, "addr", addr);
+	jsonw_uint_field(json_wtr, "port", ep->port);
+	jsonw_end_object(json_wtr);
+}
+
+static void json_subflow(const struct subflow_info *sf)
+{
+	char ifname[IF_NAMESIZE + 8];
+	struct timespec now;
+	uint64_t now_ns;
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	ifname_of(sf, ifname, sizeof(ifname));
+	jsonw_start_object(json_wtr);
+	jsonw_uint_field(json_wtr, "id", sf->id);
+	json_endpoint("local", &sf->local);
+	json_endpoint("remote", &sf->remote);
+	jsonw_string_field(json_wtr, "family", sf->local.family == SUBFLOW_AF_INET6 ? "inet6" : "inet");
+	jsonw_bool_field(json_wtr, "backup", sf_backup(sf));
+	jsonw_bool_field(json_wtr, "backup_local", sf->flags & SUBFLOW_F_BACKUP_LOCAL);
+	jsonw_bool_field(json_wtr, "backup_peer", sf->flags & SUBFLOW_F_BACKUP_PEER);
+	jsonw_bool_field(json_wtr, "initial", sf->flags & SUBFLOW_F_INITIAL);
+	jsonw_string_field(json_wtr, "state", subflow_tcp_state_name(sf->tcp_state));
+	jsonw_uint_field(json_wtr, "ifindex", sf->ifindex);
+	jsonw_string_field(json_wtr, "ifname", ifname);
+	jsonw_uint_field(json_wtr, "local_addr_id", sf->local_addr_id);
+	jsonw_uint_field(json_wtr, "remote_addr_id", sf->remote_addr_id);
+	jsonw_uint_field(json_wtr, "token", sf->token);
+	jsonw_uint_field(json_wtr, "cgroup_id", sf->cgroup_id);
+	jsonw_uint_field(json_wtr, "age_ms", now_ns > sf->created_ns ?
+					     (now_ns - sf->created_ns) / 1000000 : 0);
+	jsonw_bool_field(json_wtr, "snapshot", sf->flags & SUBFLOW_F_SNAPSHOT);
+	jsonw_end_object(json_wtr);
+}
+
+static void endpoint_text(const struct subflow_endpoint *ep, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	subflow_endpoint_addr_str(ep, addr, sizeof(addr));
+	if (ep->family == SUBFLOW_AF_INET6)
+		snprintf(buf, size, "[%s]:%u", addr, ep->port);
+	else
+		snprintf(buf, size, "%s:%u", addr, ep->port);
+}
+
+static void text_subflow_header(void)
+{
+	printf("  %-4s %-45s %-45s %-12s %-8s %s\n", "ID", "LOCAL", "REMOTE", "STATE", "DEV",
+	       "FLAGS");
+}
+
+static void text_subflow(const struct subflow_info *sf)
+{
+	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[64];
+
+	endpoint_text(&sf->local, local, sizeof(local));
+	endpoint_text(&sf->remote, remote, sizeof(remote));
+	ifname_of(sf, ifname, sizeof(ifname));
+	snprintf(flags, sizeof(flags), "%s%s%s%s", sf->flags & SUBFLOW_F_INITIAL ? "initial" : "join",
+		 sf->flags & SUBFLOW_F_BACKUP_LOCAL ? ",backup" : "",
+		 sf->flags & SUBFLOW_F_BACKUP_PEER ? ",backup-peer" : "",
+		 sf->flags & SUBFLOW_F_SNAPSHOT ? ",snapshot" : "");
+	printf("  %-4u %-45s %-45s %-12s %-8s %s\n", sf->id, local, remote,
+	       subflow_tcp_state_name(sf->tcp_state), ifname, flags);
+}
+
+struct list_ctx {
+	bool filter_token;
+	uint32_t token;
+	bool count_only;	/* a first pass that only counts matches */
+	size_t shown;
+};
+
+static int print_conn(const struct subflow_conn_info *conn, const struct subflow_info *sf,
+		      size_t n, void *data)
+{
+	struct list_ctx *ctx = data;
+
+	if (ctx->filter_token && conn->token != ctx->token)
+		return 0;
+	ctx->shown++;
+	if (ctx->count_only)
+		return 0;
+	if (json_output) {
+		jsonw_start_object(json_wtr);
+		jsonw_uint_field(json_wtr, "token", conn->token);
+		jsonw_uint_field(json_wtr, "netns", conn->netns_ino);
+		jsonw_uint_field(json_wtr, "netns_cookie", conn->netns_cookie);
+		jsonw_string_field(json_wtr, "side",
+				   conn->flags & SUBFLOW_CONN_F_SERVER ? "server" : "client");
+		jsonw_uint_field(json_wtr, "cgroup_id", conn->cgroup_id);
+		jsonw_uint_field(json_wtr, "nr_subflows", conn->nr_subflows);
+		jsonw_name(json_wtr, "subflows");
+		jsonw_start_array(json_wtr);
+		for (size_t i = 0; i < n; i++)
+			json_subflow(&sf[i]);
+		jsonw_end_array(json_wtr);
+		jsonw_end_object(json_wtr);
+		return 0;
+	}
+	printf("%stoken 0x%08x (%u)  %s  netns %u  cgroup %llu  %u subflow%s\n",
+	       ctx->shown > 1 ? "\n" : "", conn->token, conn->token,
+	       conn->flags & SUBFLOW_CONN_F_SERVER ? "server" : "client", conn->netns_ino,
+	       (unsigned long long)conn->cgroup_id, conn->nr_subflows, conn->nr_subflows == 1 ? "" : "s");
+	text_subflow_header();
+	for (size_t i = 0; i < n; i++)
+		text_subflow(&sf[i]);
+	return 0;
+}
+
+static int parse_token(const char *s, uint32_t *token)
+{
+	if (subflow_parse_u32(s, token))
+		return usage_error("token: '%s' is not a 32-bit number (decimal or 0x-hex)", s);
+	return 0;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct list_ctx ctx = {};
+	uint64_t scope = 0;
+	int err;
+
+	while (argc > 0) {
+		if (is_prefix(argv[0], "token")) {
+			if (argc < 2)
+				return usage_error("'subflow list token' needs TOKEN");
+			err = parse_token(argv[1], &ctx.token);
+			if (err)
+				return err;
+			ctx.filter_token = true;
+			NEXT_ARG();
+			NEXT_ARG();
+		} else {
+			return usage_error("'subflow list': unexpected argument '%s'; see '%s subflow help'",
+					   argv[0], bin_name);
+		}
+	}
+	if (!subflow_engine_loaded())
+		return fail_not_loaded();
+	subflow_current_netns(&caller_netns);
+	if (all_netns)
+		scope = SUBFLOW_ALL_NETNS;
+	if (ctx.filter_token) {
+		/* An unknown token is an error: find out before printing, so
+		 * that stdout holds either the answer or the error. */
+		ctx.count_only = true;
+		err = subflow_foreach_conn(scope, print_conn, &ctx);
+		if (err)
+			return fail_errno(err, "subflow list");
+		if (!ctx.shown)
+			return fail("no connection with token 0x%08x (%u) is tracked in %s",
+				    ctx.token, ctx.token,
+				    all_netns ? "any network namespace" : "this network namespace");
+		ctx.count_only = false;
+		ctx.shown = 0;
+	}
+	if (json_output)
+		jsonw_start_array(json_wtr);
+	err = subflow_foreach_conn(scope, print_conn, &ctx);
+	if (json_output)
+		jsonw_end_array(json_wtr);
+	if (err)
+		return fail_errno(err, "subflow list");
+	if (!json_output && !ctx.shown)
+		printf("no MPTCP connection tracked in %s\n",
+		       all_netns ? "any network namespace" : "this network namespace");
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	bool have_token = false, have_id = false;
+	struct subflow_conn_info conn;
+	struct subflow_info sf;
+	uint32_t token = 0, id = 0;
+	int err;
+
+	while (argc > 0) {
+		if (argc < 2)
+			return usage_error("'subflow show %s' needs a value", argv[0]);
+		if (is_prefix(argv[0], "token")) {
+			err = parse_token(argv[1], &token);
+			if (err)
+				return err;
+			have_token = true;
+		} else if (is_prefix(argv[0], "id")) {
+			if (subflow_parse_u32(argv[1], &id))
+				return usage_error("id: '%s' is not a number", argv[1]);
+			have_id = true;
+		} else {
+			return usage_error("'subflow show': unexpected argument '%s'", argv[0]);
+		}
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	if (!have_token || !have_id)
+		return usage_error("'subflow show' needs token TOKEN id ID; see '%s subflow help'",
+				   bin_name);
+	if (!subflow_engine_loaded())
+		return fail_not_loaded();
+	subflow_current_netns(&caller_netns);
+	err = subflow_get_conn_info(0, token, &conn);
+	if (err == -ESRCH)
+		return fail("no connection with token 0x%08x (%u) is tracked in this network namespace",
+			    token, token);
+	if (err)
+		return fail_errno(err, "subflow show");
+	err = subflow_get_info(0, token, id, &sf);
+	if (err == -ESRCH)
+		return fail("connection 0x%08x has no subflow with id %u", token, id);
+	if (err)
+		return fail_errno(err, "subflow show");
+	if (json_output) {
+		json_subflow(&sf);
+	} else {
+		text_subflow_header();
+		text_subflow(&sf);
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop_monitor;
+
+static void on_signal(int sig)
+{
+	stop_monitor = 1;
+}
+
+struct monitor_ctx {
+	uint64_t limit, seen;
+};
+
+static int on_event(void *data, void *raw, size_t size)
+{
+	static const char *const names[] = { [SUBFLOW_EVENT_UP] = "up",
+					     [SUBFLOW_EVENT_ESTABLISHED] = "established",
+					     [SUBFLOW_EVENT_DOWN] = "down" };
+	const struct subflow_event *ev = raw;
+	struct monitor_ctx *ctx = data;
+	const char *name;
+
+	if (size < sizeof(*ev) || ev->type > SUBFLOW_EVENT_DOWN)
+		return 0;
+	name = names[ev->type] ? names[ev->type] : "?";
+	if (json_output) {
+		/* One JSON object per line, like `ip -j monitor`. */
+		json_writer_t *w = json_wtr;
+
+		json_wtr = jsonw_new(stdout, false);
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "event", name);
+		jsonw_uint_field(json_wtr, "time_ns", ev->time_ns);
+		jsonw_name(json_wtr, "subflow");
+		json_subflow(&ev->info);
+		jsonw_end_object(json_wtr);
+		jsonw_destroy(&json_wtr);
+		json_wtr = w;
+	} else {
+		char local[64], remote[64];
+
+		endpoint_text(&ev->info.local, local, sizeof(local));
+		endpoint_text(&ev->info.remote, remote, sizeof(remote));
+		printf("%-12s token 0x%08x id %-3u %s -> %s %s\n", name, ev->info.token,
+		       ev->info.id, local, remote,
+		       ev->info.flags & SUBFLOW_F_INITIAL ? "initial" : "join");
+	}
+	fflush(stdout);
+	ctx->seen++;
+	if (ctx->limit && ctx->seen >= ctx->limit)
+		stop_monitor = 1;
+	return 0;
+}
+
+static int do_monitor(int argc, char **argv)
+{
+	struct monitor_ctx ctx = {};
+	struct ring_buffer *rb;
+	int fd, err = 0;
+
+	while (argc > 0) {
+		if (is_prefix(argv[0], "count") && argc >= 2) {
+			char *end;
+
+			ctx.limit = strtoull(argv[1], &end, 0);
+			if (*end || !ctx.limit)
+				return usage_error("count: '%s' is not a positive number", argv[1]);
+			NEXT_ARG();
+			NEXT_ARG();
+		} else {
+			return usage_error("'subflow monitor': unexpected argument '%s'", argv[0]);
+		}
+	}
+	fd = subflow_map_fd(MAP_EVENTS);
+	if (fd < 0)
+		return fail_not_loaded();
+	subflow_current_netns(&caller_netns);
+	rb = ring_buffer__new(fd, on_event, &ctx, NULL);
+	if (!rb)
+		return fail("cannot read the events ring buffer: %s", strerror(errno));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* JSON mode prints one object per line, not one array. */
+	if (json_output)
+		jsonw_destroy(&json_wtr);
+	while (!stop_monitor) {
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0)
+			break;
+		err = 0;
+	}
+	ring_buffer__free(rb);
+	return err ? fail("monitor: %s", strerror(-err)) : 0;
+}
+
+int do_subflow(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "list", do_list },
+		{ "show", do_show },
+		{ "monitor", do_monitor },
+		{ "help", do_help },
+		{ 0 },
+	};
+
+	cli_object = "subflow";
+	if (argc < 1) {
+		do_help(0, NULL);
+		return usage_error("'subflow' needs a command");
+	}
+	return cmd_select(cmds, argc, argv, do_help);
+}

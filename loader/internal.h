@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* libsubflow internals shared by the library's files and subflowctl. Not installed. */
+#ifndef SUBFLOW_INTERNAL_H
+#define SUBFLOW_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "subflow.h"
+
+/* ---- log.c: one logging path, with levels -------------------------------- */
+enum subflow_log_level {
+	SUBFLOW_LOG_ERROR,
+	SUBFLOW_LOG_WARN,
+	SUBFLOW_LOG_INFO,
+	SUBFLOW_LOG_DEBUG,	/* includes libbpf's own messages */
+};
+void subflow_log_set_level(enum subflow_log_level level);
+void subflow_log(enum subflow_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define pr_err(...)   subflow_log(SUBFLOW_LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...)  subflow_log(SUBFLOW_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  subflow_log(SUBFLOW_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) subflow_log(SUBFLOW_LOG_DEBUG, __VA_ARGS__)
+/* Route libbpf's messages into ours (at debug level), or silence them. */
+void subflow_log_libbpf(bool enabled);
+/* Where messages go; default stderr. The CLI sends them nowhere in JSON mode
+ * and reports the last error itself. */
+typedef void (*subflow_log_sink)(enum subflow_log_level level, const char *msg);
+void subflow_log_set_sink(subflow_log_sink sink);
+
+/* ---- pins.c: the pin directory and the maps in it -------------------------- */
+/* Names of the pinned objects, relative to the pin directory. */
+#define PIN_PROG_TRACK    "prog_track"
+#define PIN_PROG_SNAPSHOT "prog_snapshot"
+#define PIN_LINK_PREFIX   "link_cgroup_"	/* + cgroup id in decimal */
+#define PIN_LOCK_FILE     "."	/* flock() on the directory itself */
+
+enum subflow_map_id {
+	MAP_CONNS,
+	MAP_SUBFLOWS,
+	MAP_ATTACHED_CGROUPS,
+	MAP_SUBFLOW_SK_KEYS,
+	MAP_EVENTS,
+	MAP_STATS,
+	MAP__COUNT,
+};
+extern const char *const subflow_map_names[MAP__COUNT];
+
+/* fd of a pinned map, opened once per process and cached. -ENOENT when the
+ * engine is not loaded. */
+int subflow_map_fd(enum subflow_map_id map);
+/* Forget cached fds (after unload, or a pin dir change). */
+void subflow_maps_close(void);
+/* Build "<pin dir>/<name>" into buf. */
+int subflow_pin_path(char *buf, size_t size, const char *name);
+/* True when the engine is loaded (its programs are pinned). */
+bool subflow_engine_loaded(void);
+/* Exclusive lock on the pin directory for changes (load, attach, detach,
+ * unload) so that two CLIs cannot interleave. Returns an fd to pass to
+ * subflow_unlock(), or -errno. */
+int subflow_lock(void);
+void subflow_unlock(int lock_fd);
+/* Explain why the engine's pins are not visible: not loaded, or bpffs not
+ * mounted in this mount namespace (as under `ip netns exec`). */
+void subflow_explain_not_loaded(char *buf, size_t size);
+/* Make sure bpffs is mounted where the pin directory lives. */
+int subflow_ensure_bpffs(void);
+
+/* ---- cgroup.c ----------------------------------------------------------- */
+/* The cgroup v2 mount point, from /proc/self/mounts. */
+int subflow_cgroup2_root(char *buf, size_t size);
+/* The cgroup id (inode of the directory) of a cgroup v2 path; -ENOTDIR or
+ * -EINVAL (with a message) when the path is not a cgroup v2 directory. */
+int subflow_cgroup_id_of(const char *path, uint64_t *id);
+/* Find the path of cgroup `id` under the cgroup2 root; -ENOENT if none. */
+int subflow_cgroup_path_of(uint64_t id, char *buf, size_t size);
+/* Collect the ids of `path` and all its descendants (at most max). */
+int subflow_cgroup_subtree_ids(const char *path, uint64_t *ids, size_t max, size_t *count);
+
+/* ---- snapshot.c --------------------------------------------------------- */
+/* Record the subflows that exist now in the network namespaces used by the
+ * processes of `cgroup_path` (and the caller's). Returns how many were found. */
+int subflow_snapshot_cgroup(const char *cgroup_path);
+
+/* ---- query.c ------------------------------------------------------------ */
+/* Remove every subflow/connection entry whose cgroup is in ids[]. */
+int subflow_purge_cgroups(const uint64_t *ids, size_t n);
+
+/* ---- format.c: shared text helpers ---------------------------------------- */
+const char *subflow_tcp_state_name(uint8_t state);
+/* "10.0.0.1" / "fd00::1" */
+void subflow_endpoint_addr_str(const struct subflow_endpoint *ep, char *buf, size_t size);
+/* Parse a token: decimal or 0x-hex, must fit 32 bits. */
+int subflow_parse_u32(const char *s, uint32_t *out);
+
+#endif /* SUBFLOW_INTERNAL_H */

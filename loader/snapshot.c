@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Attach-time snapshot: run the iter/tcp program once in every network
+ * namespace that the attached cgroup's processes use. A BPF iterator walks
+ * the namespace of the thread that creates it, so a short-lived thread of
+ * ours enters each namespace in turn (setns affects only that thread; the
+ * caller's own thread never changes namespace).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "internal.h"
+
+#define MAX_NAMESPACES 4096
+
+struct netns_set {
+	ino_t ino[MAX_NAMESPACES];
+	pid_t pid[MAX_NAMESPACES];	/* a process inside it; 0 = ourselves */
+	size_t count;
+};
+
+static void netns_add(struct netns_set *set, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), pid ? "/proc/%d/ns/net" : "/proc/self/ns/net", pid);
+	if (stat(path, &st))
+		return;	/* the process has exited */
+	for (size_t i = 0; i < set->count; i++)
+		if (set->ino[i] == st.st_ino)
+			return;
+	if (set->count == MAX_NAMESPACES)
+		return;
+	set->ino[set->count] = st.st_ino;
+	set->pid[set->count] = pid;
+	set->count++;
+}
+
+static __thread struct netns_set *walk_set;
+
+static int add_procs_of(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char procs[PATH_MAX];
+	FILE *f;
+	int pid;
+
+	if (type != FTW_D)
+		return 0;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+	f = fopen(procs, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1)
+		netns_add(walk_set, pid);
+	fclose(f);
+	return 0;
+}
+
+struct iter_job {
+	int link_fd;
+	const struct netns_set *set;
+	int err;
+};
+
+static int run_iter(int link_fd)
+{
+	char buf[256];
+	int fd;
+	ssize_t n;
+
+	fd = bpf_iter_create(link_fd);
+	if (fd < 0)
+		return -errno;
+	/* The program prints nothing; reading drives the walk to its end. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void *iter_thread(void *arg)
+{
+	struct iter_job *job = arg;
+	char path[64];
+	int nsfd, err;
+
+	for (size_t i = 0; i < job->set->count; i++) {
+		if (job->set->pid[i]) {
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", job->set->pid[i]);
+			nsfd = open(path, O_RDONLY | O_CLOEXEC);
+			if (nsfd < 0)
+				continue;	/* exited since: its sockets went with it or are elsewhere */
+			err = setns(nsfd, CLONE_NEWNET);
+			close(nsfd);
+			if (err) {
+				job->err = -errno;
+				pr_warn("snapshot: cannot enter network namespace of pid %d: %s\n",
+					job->set->pid[i], strerror(errno));
+				continue;
+			}
+		}
+		err = run_iter(job->link_fd);
+		if (err) {
+			job->err = err;
+			pr_warn("snapshot: iterator failed: %s\n", strerror(-err));
+		}
+	}
+	return NULL;
+}
+
+int subflow_snapshot_cgroup(const char *cgroup_path)
+{
+	uint64_t before[SUBFLOW_STAT_MAX], after[SUBFLOW_STAT_MAX];
+	struct iter_job job = { .link_fd = -1 };
+	struct netns_set *set;
+	char path[PATH_MAX];
+	pthread_t thread;
+	int prog_fd = -1, err;
+
+	set = calloc(1, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	netns_add(set, 0);	/* our own namespace first */
+	walk_set = set;
+	nftw(cgroup_path, add_procs_of, 32, FTW_PHYS | FTW_MOUNT);
+
+	err = subflow_pin_path(path, sizeof(path), PIN_PROG_SNAPSHOT);
+	if (err)
+		goto out;
+	prog_fd = bpf_obj_get(path);
+	if (prog_fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	job.link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
+	if (job.link_fd < 0) {
+		err = -errno;
+		pr_warn("snapshot: cannot create the iterator link: %s\n", strerror(-err));
+		goto out;
+	}
+	job.set = set;
+	if (subflow_get_stats(before))
+		memset(before, 0, sizeof(before));
+	err = pthread_create(&thread, NULL, iter_thread, &job);
+	if (err) {
+		err = -err;
+		goto out;
+	}
+	pthread_join(thread, NULL);
+	if (subflow_get_stats(after))
+		memset(after, 0, sizeof(after));
+	err = job.err ? job.err :
+		(int)(after[SUBFLOW_STAT_SNAPSHOT_FOUND] - before[SUBFLOW_STAT_SNAPSHOT_FOUND]);
+	pr_debug("snapshot of %s: %zu namespace(s), %d subflow(s)\n", cgroup_path, set->count, err);
+out:
+	if (job.link_fd >= 0)
+		close(job.link_fd);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	free(set);
+	return err;
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * subflowctl: command-line front end of the subflow engine, in bpftool /
+ * iproute2 grammar: subflowctl [OPTIONS] OBJECT COMMAND [ARGS].
+ * Objects and commands may be abbreviated to any unique prefix.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include "cli.h"
+
+#define SUBFLOWCTL_VERSION "0.1.0"
+
+const char *bin_name = "subflowctl";
+const char *cli_object = "";
+bool json_output;
+bool pretty_output;
+bool all_netns;
+json_writer_t *json_wtr;
+
+/* Last error the library logged: JSON mode reports it as {"error": ...},
+ * text mode has printed it already and adds nothing. */
+static char last_lib_error[1024];
+static enum subflow_log_level log_level = SUBFLOW_LOG_WARN;
+
+static void cli_log_sink(enum subflow_log_level level, const char *msg)
+{
+	size_t len;
+
+	if (level == SUBFLOW_LOG_ERROR) {
+		snprintf(last_lib_error, sizeof(last_lib_error), "%s", msg);
+		len = strlen(last_lib_error);
+		if (len && last_lib_error[len - 1] == '\n')
+			last_lib_error[len - 1] = '\0';
+		if (json_output)
+			return;
+		fprintf(stderr, "Error: %s", msg);
+		return;
+	}
+	if (level > log_level)
+		return;
+	fprintf(stderr, "%s%s", level == SUBFLOW_LOG_WARN ? "Warning: " : "", msg);
+}
+
+static void print_error(const char *msg)
+{
+	if (json_output) {
+		/* Whatever a command began to print is abandoned: stdout holds
+		 * only the error object. */
+		json_writer_t *w = jsonw_new(stdout, pretty_output);
+
+		if (!w)
+			return;
+		jsonw_start_object(w);
+		jsonw_string_field(w, "error", msg);
+		jsonw_end_object(w);
+		jsonw_destroy(&w);
+	} else {
+		fprintf(stderr, "Error: %s\n", msg);
+	}
+}
+
+static int verror(int status, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	print_error(msg);
+	return status;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(EX_USAGE, fmt, ap);
+	va_end(ap);
+	return EX_USAGE;
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(1, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int fail_errno(int err, const char *what)
+{
+	if (json_output && last_lib_error[0])
+		return fail("%s", last_lib_error);
+	if (!json_output && last_lib_error[0])
+		return 1;	/* the library already printed why */
+	return fail("%s: %s", what, strerror(-err));
+}
+
+int fail_not_loaded(void)
+{
+	char why[1024];
+
+	subflow_explain_not_loaded(why, sizeof(why));
+	return fail("%s", why);
+}
+
+bool is_prefix(const char *prefix, const char *word)
+{
+	return *prefix && !strncmp(prefix, word, strlen(prefix));
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int, char **))
+{
+	const struct cmd *match = NULL;
+
+	if (argc < 1) {
+		help(argc, argv);
+		return usage_error("missing command");
+	}
+	for (const struct cmd *c = cmds; c->name; c++) {
+		if (!strcmp(argv[0], c->name)) {
+			match = c;
+			break;
+		}
+		if (is_prefix(argv[0], c->name)) {
+			if (match)
+				return usage_error("'%s' is ambiguous: %s or %s?", argv[0],
+						   match->name, c->name);
+			match = c;
+		}
+	}
+	if (!match)
+		return usage_error("unknown command '%s'; try '%s %s help'", argv[0], bin_name,
+				   cli_object);
+	return match->func(argc - 1, argv + 1);
+}
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
+		"       %s version\n"
+		"\n"
+		"OBJECT := { cgroup | subflow | status | unload }\n"
+		"  cgroup  { attach CGROUP_PATH | detach CGROUP_PATH | list }\n"
+		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
+		"            monitor [count N] }\n"
+		"  status  engine, programs, attachments, maps and kernel features\n"
+		"  unload  detach everywhere and remove every pinned object\n"
+		"\n"
+		"OPTIONS := { -j|--json  -p|--pretty  -d|--debug  -n|--netns NETNS\n"
+		"             --pin-dir DIR  --all-netns  -h|--help  -V|--version }\n"
+		"  -n NETNS runs the command in network namespace NETNS (a name under\n"
+		"  /run/netns or a path), like `ip -n`.\n"
+		"  --pin-dir defaults to $%s, else %s\n"
+		"  TOKEN is decimal or 0x-hex.\n",
+		bin_name, bin_name, SUBFLOW_PIN_DIR_ENV, SUBFLOW_DEFAULT_PIN_DIR);
+	return 0;
+}
+
+static int do_version(int argc, char **argv)
+{
+	if (json_output) {
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "version", SUBFLOWCTL_VERSION);
+		jsonw_uint_field(json_wtr, "abi_version", SUBFLOW_ABI_VERSION);
+		jsonw_end_object(json_wtr);
+	} else {
+		printf("%s %s (map ABI %d)\n", bin_name, SUBFLOWCTL_VERSION, SUBFLOW_ABI_VERSION);
+	}
+	return 0;
+}
+
+/* -n NETNS, as `ip -n`: switch only the network namespace, so the bpffs
+ * pins stay visible (`ip netns exec` remounts /sys and hides them). */
+static int enter_netns(const char *name)
+{
+	char path[4096];
+	int fd;
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return usage_error("-n %s: cannot open %s: %s", name, path, strerror(errno));
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return fail("-n %s: cannot enter the network namespace: %s", name, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+static const struct cmd main_cmds[] = {
+	{ "cgroup", do_cgroup },
+	{ "subflow", do_subflow },
+	{ "status", do_status },
+	{ "unload", do_unload },
+	{ "version", do_version },
+	{ "help", do_help },
+	{ 0 },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "all-netns", no_argument, NULL, 'A' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ 0 },
+	};
+	const char *pin_dir = NULL, *netns = NULL;
+	bool debug = false, version = false;
+	int opt, status;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+jpdhVn:", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'j': json_output = true; break;
+		case 'p': json_output = pretty_output = true; break;
+		case 'd': debug = true; break;
+		case 'h': do_help(0, NULL); return 0;
+		case 'V': version = true; break;
+		case 'P': pin_dir = optarg; break;
+		case 'A': all_netns = true; break;
+		case 'n': netns = optarg; break;
+		default:
+			/* Parse the rest first so JSON mode is known for the error. */
+			for (int i = optind; i < argc; i++)
+				if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+					json_output = true;
+			if (optopt)
+				status = usage_error("unknown option '-%c'; see '%s help'", optopt,
+						     bin_name);
+			else
+				status = usage_error("unknown or incomplete option '%s'; see '%s help'",
+						     argv[optind - 1], bin_name);
+			do_help(0, NULL);
+			return status;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	log_level = debug ? SUBFLOW_LOG_DEBUG : SUBFLOW_LOG_WARN;
+	subflow_log_set_level(log_level);
+	subflow_log_libbpf(debug);
+	subflow_log_set_sink(cli_log_sink);
+	if (pin_dir && subflow_set_pin_dir(pin_dir))
+		return usage_error("--pin-dir: '%s' is not an absolute path", pin_dir);
+
+	if (netns) {
+		status = enter_netns(netns);
+		if (status)
+			return status;
+	}
+	if (version) {
+		argc = 1;
+		argv = (char *[]){ "version", NULL };
+	}
+	if (argc < 1) {
+		do_help(0, NULL);
+		return usage_error("missing OBJECT");
+	}
+	if (json_output) {
+		json_wtr = jsonw_new(stdout, pretty_output);
+		if (!json_wtr)
+			return fail("out of memory");
+	}
+	cli_object = "";
+	status = cmd_select(main_cmds, argc, argv, do_help);
+	/* On error the command printed {"error": ...} itself; drop the writer
+	 * without its trailing newline when it wrote nothing. */
+	if (json_wtr)
+		jsonw_destroy(&json_wtr);
+	return status;
+}
