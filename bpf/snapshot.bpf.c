@@ -48,7 +48,7 @@ int subflow_snapshot(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct tcp_sock *tp;
-	int cb_flags;
+	int cb_flags, err;
 
 	if (!skc)
 		return 0;
@@ -63,7 +63,11 @@ int subflow_snapshot(struct bpf_iter__tcp *ctx)
 		return 0;
 
 	cb_flags = tp->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG;
-	bpf_setsockopt(tp, SOL_TCP_LEVEL, TCP_BPF_SOCK_OPS_CB_FLAGS, &cb_flags, sizeof(cb_flags));
+	err = bpf_setsockopt(tp, SOL_TCP_LEVEL, TCP_BPF_SOCK_OPS_CB_FLAGS, &cb_flags,
+			     sizeof(cb_flags));
+	if (err) {
+		stat_inc(SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB);
+	}
 	stat_inc(SUBFLOW_STAT_SNAPSHOT_FOUND);
 	return 0;
 }

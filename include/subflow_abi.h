@@ -116,6 +116,7 @@ enum subflow_stat {
 	SUBFLOW_STAT_MAP_FULL,		/* inserts refused: a map was full */
 	SUBFLOW_STAT_EVENTS_LOST,	/* ring buffer full: event dropped */
 	SUBFLOW_STAT_SNAPSHOT_FOUND,	/* subflows recorded by the attach snapshot */
+	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* snapshot could not enable the state callback */
 	SUBFLOW_STAT_MAX,
 };
 

@@ -139,6 +139,7 @@ int do_status(int argc, char **argv)
 {
 	static const char *const stat_names[SUBFLOW_STAT_MAX] = {
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
+		"snapshot_no_close_cb",
 	};
 	struct prog_row progs[] = { { .pin = PIN_PROG_TRACK }, { .pin = PIN_PROG_SNAPSHOT } };
 	struct map_row maps[MAP__COUNT];
