@@ -44,7 +44,7 @@ static __always_inline bool in_attached_cgroup(struct sock *sk)
 }
 
 SEC("iter/tcp")
-int subflow_snapshot(struct bpf_iter__tcp *ctx)
+int subflow_iter(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct tcp_sock *tp;

@@ -101,13 +101,28 @@ static void endpoint_text(const struct subflow_endpoint *ep, char *buf, size_t s
 		snprintf(buf, size, "%s:%u", addr, ep->port);
 }
 
-static void text_subflow_header(void)
+/* Endpoint columns are as wide as the widest endpoint of the table. */
+static int endpoint_width(const struct subflow_info *sf, size_t n)
 {
-	printf("  %-4s %-45s %-45s %-12s %-8s %s\n", "ID", "LOCAL", "REMOTE", "STATE", "DEV",
-	       "FLAGS");
+	char buf[64];
+	int width = 21;	/* "255.255.255.255:65535" */
+
+	for (size_t i = 0; i < n; i++) {
+		endpoint_text(&sf[i].local, buf, sizeof(buf));
+		width = (int)strlen(buf) > width ? (int)strlen(buf) : width;
+		endpoint_text(&sf[i].remote, buf, sizeof(buf));
+		width = (int)strlen(buf) > width ? (int)strlen(buf) : width;
+	}
+	return width;
 }
 
-static void text_subflow(const struct subflow_info *sf)
+static void text_subflow_header(int width)
+{
+	printf("  %-4s %-*s %-*s %-12s %-8s %s\n", "ID", width, "LOCAL", width, "REMOTE", "STATE",
+	       "DEV", "FLAGS");
+}
+
+static void text_subflow(const struct subflow_info *sf, int width)
 {
 	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[64];
 
@@ -118,7 +133,7 @@ static void text_subflow(const struct subflow_info *sf)
 		 sf->flags & SUBFLOW_F_BACKUP_LOCAL ? ",backup" : "",
 		 sf->flags & SUBFLOW_F_BACKUP_PEER ? ",backup-peer" : "",
 		 sf->flags & SUBFLOW_F_SNAPSHOT ? ",snapshot" : "");
-	printf("  %-4u %-45s %-45s %-12s %-8s %s\n", sf->id, local, remote,
+	printf("  %-4u %-*s %-*s %-12s %-8s %s\n", sf->id, width, local, width, remote,
 	       subflow_tcp_state_name(sf->tcp_state), ifname, flags);
 }
 
@@ -160,9 +175,9 @@ static int print_conn(const struct subflow_conn_info *conn, const struct subflow
 	       ctx->shown > 1 ? "\n" : "", conn->token, conn->token,
 	       conn->flags & SUBFLOW_CONN_F_SERVER ? "server" : "client", conn->netns_ino,
 	       (unsigned long long)conn->cgroup_id, conn->nr_subflows, conn->nr_subflows == 1 ? "" : "s");
-	text_subflow_header();
+	text_subflow_header(endpoint_width(sf, n));
 	for (size_t i = 0; i < n; i++)
-		text_subflow(&sf[i]);
+		text_subflow(&sf[i], endpoint_width(sf, n));
 	return 0;
 }
 
@@ -272,8 +287,8 @@ static int do_show(int argc, char **argv)
 	if (json_output) {
 		json_subflow(&sf);
 	} else {
-		text_subflow_header();
-		text_subflow(&sf);
+		text_subflow_header(endpoint_width(&sf, 1));
+		text_subflow(&sf, endpoint_width(&sf, 1));
 	}
 	return 0;
 }

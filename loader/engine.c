@@ -91,7 +91,7 @@ static int load_locked(void)
 		       strerror(-err));
 		goto cleanup;
 	}
-	err = pin_program(snap->progs.subflow_snapshot, PIN_PROG_SNAPSHOT);
+	err = pin_program(snap->progs.subflow_iter, PIN_PROG_SNAPSHOT);
 	if (err)
 		goto cleanup;
 	/* The tracker's pin is what marks the engine as loaded: pin it last. */

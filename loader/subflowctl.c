@@ -137,8 +137,8 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int, c
 		}
 	}
 	if (!match)
-		return usage_error("unknown command '%s'; try '%s %s help'", argv[0], bin_name,
-				   cli_object);
+		return usage_error("unknown command '%s'; try '%s%s%s help'", argv[0], bin_name,
+				   *cli_object ? " " : "", cli_object);
 	return match->func(argc - 1, argv + 1);
 }
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `sudo make demo`: the built-in two-path lab. Two network namespaces joined by
+# two shaped veth paths; the engine attached to the client's and the server's
+# cgroups; MPTCP traffic over IPv4 and IPv6; the subflow table as the engine
+# reports it, checked against the kernel's own view; then a clean teardown.
+set -u
+cd "$(dirname "$0")/.."
+SUBFLOWCTL=${SUBFLOWCTL:-$PWD/build/subflowctl}
+PEER=${PEER:-$PWD/build/tests/mptcp_peer}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+sfctl() { "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" "$@"; }
+
+lab_init
+lab_setup
+step "Lab: client $NS_C <-> server $NS_S over two paths"
+printf '  path 1: %s %s/%s  <->  %s %s/%s\n' "$C1" "$C1_V4" "$C1_V6" "$S1" "$S1_V4" "$S1_V6"
+printf '  path 2: %s %s/%s  <->  %s %s/%s\n' "$C2" "$C2_V4" "$C2_V6" "$S2" "$S2_V4" "$S2_V6"
+printf '  each path shaped to %s; the client announces path 2 as a subflow endpoint\n' "$LAB_RATE"
+
+step "Attach the engine to the application cgroups"
+CG_APP=$(cg_create demo-app) || exit 1
+CG_SRV=$(cg_create demo-server) || exit 1
+show sfctl cgroup attach "$CG_APP" || exit 1
+show sfctl cgroup attach "$CG_SRV" || exit 1
+show sfctl cgroup list
+
+MONITOR_OUT=$LAB_TMP/monitor.txt
+in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" subflow monitor count 8 \
+	> "$MONITOR_OUT" 2>&1 &
+proc_register $!
+
+step "MPTCP traffic: one IPv4 and one IPv6 connection, 2 MB each"
+SPAWN_OUT=$LAB_TMP/server4.log spawn_in "$CG_SRV" "$NS_S" "$PEER" server -a "$S1_V4" -p 8080 -n 0 --hold
+SPAWN_OUT=$LAB_TMP/server6.log spawn_in "$CG_SRV" "$NS_S" "$PEER" server -a "$S1_V6" -p 8080 -n 0 --hold
+sleep 0.3
+RELEASE=$LAB_TMP/release
+SPAWN_OUT=$LAB_TMP/client4.log spawn_in "$CG_APP" "$NS_C" "$PEER" client -a "$S1_V4" -p 8080 \
+	-b 2000000 --subflows 2 --info-json "$LAB_TMP/view4.json" --hold-until "$RELEASE"
+SPAWN_OUT=$LAB_TMP/client6.log spawn_in "$CG_APP" "$NS_C" "$PEER" client -a "$S1_V6" -p 8080 \
+	-b 2000000 --subflows 2 --info-json "$LAB_TMP/view6.json" --hold-until "$RELEASE"
+wait_for 15 test -s "$LAB_TMP/view4.json" -a -s "$LAB_TMP/view6.json" ||
+	{ cat "$LAB_TMP"/client*.log; fail "the clients did not get two subflows each"; }
+
+step "The engine's subflow table, client side (GET_SUB_IDS + GET_SUB_TUPLE from outside)"
+show sfctl -n "$NS_C" subflow list
+step "Server side"
+show sfctl -n "$NS_S" subflow list
+
+step "Cross-check with the kernel's own answers"
+for fam in 4 6; do
+	view=$LAB_TMP/view$fam.json
+	token=$(jq .token "$view")
+	kernel=$(jq -c '[.kernel[] | {id, local, remote}]' "$view")
+	engine=$(sfctl -j -n "$NS_C" subflow list token "$token" |
+		jq -c '[.[0].subflows[] | {id, local, remote}]')
+	if [ "$kernel" = "$engine" ]; then
+		printf '  IPv%s token %s: MPTCP_FULL_INFO and the engine agree on %s subflows\n' \
+			"$fam" "$token" "$(jq length <<<"$kernel")"
+	else
+		printf '  IPv%s MISMATCH\n    kernel: %s\n    engine: %s\n' "$fam" "$kernel" "$engine"
+	fi
+done
+printf '  ss -tnM in %s counts %s TCP subflows; the engine tracks %s\n' "$NS_C" \
+	"$(in_ns "$NS_C" ss -tnH state established | grep -c ':8080')" \
+	"$(sfctl -j -n "$NS_C" subflow list | jq '[.[].subflows[]] | length')"
+
+step "Events seen by 'subflowctl subflow monitor'"
+sleep 0.2
+cat "$MONITOR_OUT"
+
+step "Engine status"
+show sfctl status
+
+step "Close the connections: their entries go with them"
+touch "$RELEASE"
+wait_for 10 sh -c "[ \"\$($SUBFLOWCTL --pin-dir $SUBFLOW_PIN_DIR -j -n $NS_C subflow list)\" = '[]' ]" &&
+	printf '  no connection left in the table\n' || printf '  entries still present!\n'
+
+step "Detach and unload: nothing left behind"
+show sfctl cgroup detach "$CG_APP"
+show sfctl cgroup detach "$CG_SRV"
+show sfctl unload
+[ -e "$SUBFLOW_PIN_DIR" ] && echo "  pin dir still present!" || echo "  pin directory removed"
+echo
+echo "demo done"
