@@ -87,7 +87,8 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(OUTPUT)/loader/%.o: loader/%.c $(SKELS) | $(OUTPUT)/loader
+# Skeletons are order-only: -MMD records which object includes which one.
+$(OUTPUT)/loader/%.o: loader/%.c | $(SKELS) $(OUTPUT)/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

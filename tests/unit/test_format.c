@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests of libsubflow's pure helpers: token parsing, endpoint
+ * conversion to sockaddrs, TCP state names, and the ABI sizes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "internal.h"
+
+static int passed, failed;
+
+#define CHECK(name, cond)                                                      \
+	do {                                                                   \
+		if (cond) {                                                    \
+			printf("ok %s\n", name);                               \
+			passed++;                                              \
+		} else {                                                       \
+			printf("FAIL %s: %s (%s:%d)\n", name, #cond, __FILE__, __LINE__); \
+			failed++;                                              \
+		}                                                              \
+	} while (0)
+
+static void test_parse_u32(void)
+{
+	uint32_t v = 0;
+
+	CHECK("parse_u32_decimal", !subflow_parse_u32("801755760", &v) && v == 801755760u);
+	CHECK("parse_u32_hex", !subflow_parse_u32("0x2fc9d270", &v) && v == 0x2fc9d270u);
+	CHECK("parse_u32_max", !subflow_parse_u32("4294967295", &v) && v == UINT32_MAX);
+	CHECK("parse_u32_rejects_overflow", subflow_parse_u32("4294967296", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_negative", subflow_parse_u32("-1", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_trailing_junk", subflow_parse_u32("12abc", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_empty", subflow_parse_u32("", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_bare_0x", subflow_parse_u32("0x", &v) == -EINVAL);
+}
+
+static void test_endpoint_v4(void)
+{
+	struct subflow_endpoint ep = { .family = SUBFLOW_AF_INET, .port = 8080 };
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	char buf[64];
+
+	inet_pton(AF_INET, "10.31.1.2", ep.addr);
+	subflow_endpoint_to_sockaddr(&ep, &ss);
+	CHECK("endpoint_v4_family", sin->sin_family == AF_INET);
+	CHECK("endpoint_v4_port_network_order", sin->sin_port == htons(8080));
+	CHECK("endpoint_v4_addr", sin->sin_addr.s_addr == inet_addr("10.31.1.2"));
+	subflow_endpoint_addr_str(&ep, buf, sizeof(buf));
+	CHECK("endpoint_v4_str", !strcmp(buf, "10.31.1.2"));
+}
+
+static void test_endpoint_v6(void)
+{
+	struct subflow_endpoint ep = { .family = SUBFLOW_AF_INET6, .port = 443 };
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct in6_addr want;
+	char buf[64];
+
+	inet_pton(AF_INET6, "fd31:2::1", ep.addr);
+	inet_pton(AF_INET6, "fd31:2::1", &want);
+	subflow_endpoint_to_sockaddr(&ep, &ss);
+	CHECK("endpoint_v6_family", sin6->sin6_family == AF_INET6);
+	CHECK("endpoint_v6_port_network_order", sin6->sin6_port == htons(443));
+	CHECK("endpoint_v6_addr", !memcmp(&sin6->sin6_addr, &want, sizeof(want)));
+	subflow_endpoint_addr_str(&ep, buf, sizeof(buf));
+	CHECK("endpoint_v6_str", !strcmp(buf, "fd31:2::1"));
+}
+
+static void test_state_names(void)
+{
+	CHECK("state_established", !strcmp(subflow_tcp_state_name(1), "ESTABLISHED"));
+	CHECK("state_close", !strcmp(subflow_tcp_state_name(7), "CLOSE"));
+	CHECK("state_unknown_zero", !strcmp(subflow_tcp_state_name(0), "UNKNOWN"));
+	CHECK("state_unknown_large", !strcmp(subflow_tcp_state_name(200), "UNKNOWN"));
+}
+
+static void test_abi_layout(void)
+{
+	/* Orchestrators and bpftool users rely on these offsets. */
+	CHECK("abi_subflow_key_id_offset", offsetof(struct subflow_key, id) == 12);
+	CHECK("abi_subflow_info_local_offset", offsetof(struct subflow_info, local) == 32);
+	CHECK("abi_subflow_info_token_offset", offsetof(struct subflow_info, token) == 72);
+	CHECK("abi_conn_info_ids_offset", offsetof(struct subflow_conn_info, subflow_ids) == 48);
+}
+
+static void test_pin_dir(void)
+{
+	char path[256];
+
+	CHECK("pin_dir_rejects_relative", subflow_set_pin_dir("relative/dir") == -EINVAL);
+	CHECK("pin_dir_strips_trailing_slash", !subflow_set_pin_dir("/sys/fs/bpf/x/") &&
+						      !strcmp(subflow_pin_dir(), "/sys/fs/bpf/x"));
+	CHECK("pin_path_joins", !subflow_pin_path(path, sizeof(path), "conns") &&
+				       !strcmp(path, "/sys/fs/bpf/x/conns"));
+	CHECK("pin_path_too_long", subflow_pin_path(path, 8, "conns") == -ENAMETOOLONG);
+}
+
+int main(void)
+{
+	test_parse_u32();
+	test_endpoint_v4();
+	test_endpoint_v6();
+	test_state_names();
+	test_abi_layout();
+	test_pin_dir();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
