@@ -195,7 +195,11 @@ static int do_list(int argc, char **argv)
 	int err;
 
 	while (argc > 0) {
-		if (is_prefix(argv[0], "token")) {
+		if (!strcmp(argv[0], "--all-netns")) {
+			/* Also accepted after the command, as the usage shows it. */
+			all_netns = true;
+			NEXT_ARG();
+		} else if (is_prefix(argv[0], "token")) {
 			if (argc < 2)
 				return usage_error("'subflow list token' needs TOKEN");
 			err = parse_token(argv[1], &ctx.token);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages subflow needs to build and test (make deps).
+# Idempotent: installs only what dpkg says is missing, runs apt-get update only
+# then, and prints nothing when there is nothing to do.
+set -euo pipefail
+
+PACKAGES=(clang llvm libbpf-dev bpftool libmnl-dev libelf-dev zlib1g-dev pkg-config
+	  make gcc iproute2 jq iperf3 ethtool)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

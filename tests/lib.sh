@@ -1,0 +1,483 @@
+# shellcheck shell=bash
+# tests/lib.sh: the two-path MPTCP lab and helpers shared by the tests, the
+# benchmarks and the demo. Source it, then call lab_init (installs the cleanup
+# trap and a private bpffs pin directory), then lab_setup.
+#
+#   client netns $NS_C                        server netns $NS_S
+#     c1 10.31.1.1 fd31:1::1  <-- veth -->  s1 10.31.1.2 fd31:1::2   (path 1)
+#     c2 10.31.2.1 fd31:2::1  <-- veth -->  s2 10.31.2.2 fd31:2::2   (path 2)
+#
+# Every veth is shaped with tbf at $LAB_RATE: unshaped, one veth absorbs all
+# the traffic and the default MPTCP scheduler leaves the second path idle.
+# The client has "subflow" endpoints on c2 (both families), so the in-kernel
+# path manager opens a second subflow over path 2 for every connection.
+#
+# Commands that need the engine's pins must enter a namespace with
+# `in_ns NS CMD...` (nsenter --net), NOT `ip netns exec`: the latter remounts
+# /sys, which hides the bpffs mounted at /sys/fs/bpf and the cgroup2 mount.
+#
+# Everything created here is registered and removed by lab_cleanup_all, which
+# lab_init installs as the EXIT trap (INT and TERM exit, and so run it too).
+# Do not set another EXIT trap after lab_init: add to it with lab_on_cleanup.
+
+LAB_REPO=${LAB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LAB_BUILD=${LAB_BUILD:-$LAB_REPO/build}
+SUBFLOWCTL=${SUBFLOWCTL:-$LAB_BUILD/subflowctl}
+MPTCP_PEER=${MPTCP_PEER:-$LAB_BUILD/tests/mptcp_peer}
+LAB_RATE=${LAB_RATE:-20mbit}
+
+# Exit status a test uses to say "skipped" (a kernel feature is really absent);
+# the message on stdout/stderr says which.
+LAB_SKIP=77
+
+export C1=c1 C2=c2 S1=s1 S2=s2
+export C1_V4=10.31.1.1 S1_V4=10.31.1.2 C2_V4=10.31.2.1 S2_V4=10.31.2.2
+export C1_V6=fd31:1::1 S1_V6=fd31:1::2 C2_V6=fd31:2::1 S2_V6=fd31:2::2
+
+_LAB_PIDS=()
+_LAB_NETNS=()
+_LAB_HOOKS=()
+_LAB_CLEANED=0
+LAB_SUFFIX=
+LAB_TMP=
+
+log() { printf '# %s\n' "$*" >&2; }
+
+# fail MSG: print why and exit 1 (the trap cleans up).
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+# skip REASON: a kernel feature is absent; exit with the skip status.
+skip() {
+	printf 'SKIP: %s\n' "$*" >&2
+	exit "$LAB_SKIP"
+}
+
+_lab_random_suffix() {
+	printf '%04x%04x' "$RANDOM" "$RANDOM"
+}
+
+# ---- Lifecycle ---------------------------------------------------------------
+
+# lab_init: checks root, picks the run's random suffix, installs the cleanup
+# trap, makes a scratch directory ($LAB_TMP) and a private pin directory
+# ($SUBFLOW_PIN_DIR) so that tests never touch an engine already running here.
+lab_init() {
+	[ "$(id -u)" = 0 ] || { echo "tests need root" >&2; exit 1; }
+	LAB_SUFFIX=$(_lab_random_suffix)
+	trap lab_cleanup_all EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	LAB_TMP=$(mktemp -d "/tmp/subflow-test-$LAB_SUFFIX.XXXXXX")
+	pin_setup
+}
+
+lab_cleanup_all() {
+	local rc=$?
+	[ "$_LAB_CLEANED" = 1 ] && return "$rc"
+	_LAB_CLEANED=1
+	trap - EXIT
+	set +e	# clean up everything, whatever fails
+	local hook
+	for hook in "${_LAB_HOOKS[@]}"; do
+		eval "$hook"
+	done
+	proc_cleanup
+	pin_cleanup
+	cg_cleanup
+	lab_cleanup
+	[ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
+	return "$rc"
+}
+
+# lab_on_cleanup 'SHELL COMMAND': run it first at cleanup. Use this instead of
+# another `trap ... EXIT`, which would replace lab_cleanup_all.
+lab_on_cleanup() {
+	_LAB_HOOKS+=("$1")
+}
+
+# ---- bpffs pin directory -----------------------------------------------------
+
+pin_setup() {
+	mkdir -p /sys/fs/bpf
+	if ! grep -qs ' /sys/fs/bpf bpf ' /proc/self/mounts; then
+		mount -t bpf bpf /sys/fs/bpf || fail "cannot mount bpffs at /sys/fs/bpf"
+	fi
+	export SUBFLOW_PIN_DIR=/sys/fs/bpf/subflow-test-$LAB_SUFFIX
+}
+
+pin_cleanup() {
+	[ -n "${SUBFLOW_PIN_DIR:-}" ] || return 0
+	if [ -e "$SUBFLOW_PIN_DIR" ] && [ -x "$SUBFLOWCTL" ]; then
+		"$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" unload >/dev/null 2>&1 || true
+	fi
+	# Whatever unload left (or if it failed): pins are plain files on bpffs.
+	[ -e "$SUBFLOW_PIN_DIR" ] && rm -rf "$SUBFLOW_PIN_DIR"
+	return 0
+}
+
+# ---- Processes ---------------------------------------------------------------
+
+# proc_register PID: kill PID on cleanup.
+proc_register() {
+	_LAB_PIDS+=("$1")
+}
+
+proc_cleanup() {
+	local pid
+	for pid in "${_LAB_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${_LAB_PIDS[@]}"; do
+		_wait_pid_gone "$pid" 2 || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	_LAB_PIDS=()
+}
+
+_wait_pid_gone() {
+	local pid=$1 tenths=$(( $2 * 10 )) i
+	for (( i = 0; i < tenths; i++ )); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- cgroups -----------------------------------------------------------------
+
+# cg_root: the cgroup v2 mount point, from /proc/self/mounts.
+cg_root() {
+	local root
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	[ -n "$root" ] || { echo "no cgroup2 mount in /proc/self/mounts" >&2; return 1; }
+	printf '%s\n' "$root"
+}
+
+# cg_create NAME: make a uniquely named cgroup under the cgroup2 root and print
+# its path; it is removed on cleanup. The registration goes to a file, so that
+# CG=$(cg_create NAME) works from a command substitution's subshell.
+cg_create() {
+	local root path
+	[ -n "$LAB_TMP" ] || { echo "cg_create: call lab_init first" >&2; return 1; }
+	root=$(cg_root) || return 1
+	path="$root/subflow-test-$LAB_SUFFIX-$1"
+	mkdir "$path" || return 1
+	printf '%s\n' "$path" >> "$LAB_TMP/cgroups"
+	printf '%s\n' "$path"
+}
+
+# cg_id PATH: the cgroup id (its directory's inode number), as BPF sees it.
+cg_id() {
+	stat -c %i "$1"
+}
+
+cg_cleanup() {
+	local root cg pid i
+	root=$(cg_root 2>/dev/null) || return 0
+	[ -n "$LAB_TMP" ] && [ -f "$LAB_TMP/cgroups" ] || return 0
+	while read -r cg; do
+		[ -d "$cg" ] || continue
+		for (( i = 0; i < 20; i++ )); do
+			while read -r pid; do
+				echo "$pid" > "$root/cgroup.procs" 2>/dev/null || true
+			done < "$cg/cgroup.procs"
+			rmdir "$cg" 2>/dev/null && break
+			sleep 0.1
+		done
+		[ -d "$cg" ] && echo "cleanup: cannot remove cgroup $cg" >&2
+	done < <(tac "$LAB_TMP/cgroups")
+	rm -f "$LAB_TMP/cgroups"
+}
+
+# ---- Running things inside the lab ---------------------------------------------
+
+# in_ns NETNS CMD...: run CMD in that network namespace (keeps the mount
+# namespace: bpffs and cgroup2 stay visible).
+in_ns() {
+	local ns=$1; shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# run_in CGROUP NETNS CMD...: run CMD in the foreground inside that cgroup and
+# network namespace.
+run_in() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && ns=$2 && shift 2 &&
+	       exec nsenter --net="/run/netns/$ns" "$@"' sh "$@"
+}
+
+# spawn_in CGROUP NETNS CMD...: as run_in, in the background. $SPAWNED_PID is
+# the PID of CMD itself (sh and nsenter exec it), killed on cleanup. Output
+# goes to the caller's stdout/stderr, or to the file $SPAWN_OUT if set.
+spawn_in() {
+	local out=${SPAWN_OUT:-/dev/stdout} err=${SPAWN_OUT:-/dev/stderr}
+	sh -c 'echo $$ > "$1/cgroup.procs" && ns=$2 && shift 2 &&
+	       exec nsenter --net="/run/netns/$ns" "$@"' sh "$@" > "$out" 2> "$err" &
+	SPAWNED_PID=$!
+	proc_register "$SPAWNED_PID"
+}
+
+# ctl [ARGS...]: build/subflowctl -j on this run's pin dir, in the host netns.
+ctl() {
+	"$SUBFLOWCTL" -j --pin-dir "$SUBFLOW_PIN_DIR" "$@"
+}
+
+# ctl_in NETNS [ARGS...]: the same, run inside NETNS.
+ctl_in() {
+	local ns=$1; shift
+	in_ns "$ns" "$SUBFLOWCTL" -j --pin-dir "$SUBFLOW_PIN_DIR" "$@"
+}
+
+# ---- The two-path lab ----------------------------------------------------------
+
+lab_setup() {
+	[ -n "$LAB_SUFFIX" ] || LAB_SUFFIX=$(_lab_random_suffix)
+	export NS_C="sfc-$LAB_SUFFIX" NS_S="sfs-$LAB_SUFFIX"
+
+	ip netns add "$NS_C" || fail "ip netns add $NS_C"
+	_LAB_NETNS+=("$NS_C")
+	ip netns add "$NS_S" || fail "ip netns add $NS_S"
+	_LAB_NETNS+=("$NS_S")
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		# No DAD at all (link-local included): addresses usable at once.
+		in_ns "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_dad=0 || fail "sysctl accept_dad in $ns"
+	done
+
+	_lab_path "$C1" "$S1" "$C1_V4" "$S1_V4" "$C1_V6" "$S1_V6"
+	_lab_path "$C2" "$S2" "$C2_V4" "$S2_V4" "$C2_V6" "$S2_V6"
+
+	for ns in "$NS_C" "$NS_S"; do
+		ip -n "$ns" link set lo up
+		ip -n "$ns" mptcp limits set subflows 4 add_addr_accepted 4 ||
+			fail "ip mptcp limits in $ns"
+	done
+	# The client's path-2 subflows are bound to c2 and go to the server's
+	# path-1 address (the only one the in-kernel PM knows): make that
+	# subnet reachable through c2 too, at a worse metric so that unbound
+	# traffic (the initial subflow) keeps using c1. IPv6 needs this (a
+	# c2-bound lookup fails otherwise); IPv4 would fall back to "on link".
+	ip -n "$NS_C" route add "${S1_V4%.*}.0/24" via "$S2_V4" dev "$C2" metric 1024 ||
+		fail "ip route add via $C2"
+	ip -n "$NS_C" -6 route add "${S1_V6%::*}::/64" via "$S2_V6" dev "$C2" metric 1024 ||
+		fail "ip -6 route add via $C2"
+	ip -n "$NS_C" mptcp endpoint add "$C2_V4" dev "$C2" subflow ||
+		fail "ip mptcp endpoint add $C2_V4"
+	ip -n "$NS_C" mptcp endpoint add "$C2_V6" dev "$C2" subflow ||
+		fail "ip mptcp endpoint add $C2_V6"
+
+	wait_for 5 _lab_addrs_ready || fail "lab addresses not usable after 5 s"
+}
+
+# _lab_path CIF SIF C4 S4 C6 S6: one veth path between the namespaces.
+_lab_path() {
+	local cif=$1 sif=$2 c4=$3 s4=$4 c6=$5 s6=$6
+	ip link add "$cif" netns "$NS_C" type veth peer name "$sif" netns "$NS_S" ||
+		fail "ip link add $cif/$sif"
+	_lab_iface "$NS_C" "$cif" "$c4" "$c6"
+	_lab_iface "$NS_S" "$sif" "$s4" "$s6"
+}
+
+_lab_iface() {
+	local ns=$1 dev=$2 v4=$3 v6=$4
+	ip -n "$ns" addr add "$v4/24" dev "$dev"
+	ip -n "$ns" -6 addr add "$v6/64" dev "$dev" nodad
+	ip -n "$ns" link set "$dev" up
+	# burst must cover at least one tick at $LAB_RATE; tbf segments GSO
+	# packets larger than the burst.
+	tc -n "$ns" qdisc add dev "$dev" root tbf rate "$LAB_RATE" burst 32k latency 50ms ||
+		fail "tc tbf on $ns/$dev"
+}
+
+_lab_addrs_ready() {
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		[ -z "$(ip -n "$ns" -6 addr show tentative)" ] || return 1
+		[ -z "$(ip -n "$ns" -6 addr show dadfailed)" ] || return 1
+		[ "$(ip -n "$ns" -o link show up | grep -c 'state UP')" -eq 2 ] || return 1
+	done
+}
+
+lab_cleanup() {
+	local ns
+	for ns in "${_LAB_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	_LAB_NETNS=()
+}
+
+# ---- Helpers -------------------------------------------------------------------
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; fails after
+# SECONDS.
+wait_for() {
+	local secs=$1; shift
+	local deadline=$(( $(date +%s%N) + secs * 1000000000 ))
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_file SECONDS FILE: wait until FILE exists and is not empty.
+wait_file() {
+	wait_for "$1" test -s "$2"
+}
+
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq() {
+	[ "$1" == "$2" ] && return 0
+	fail "$3: expected '$1', got '$2'"
+}
+
+assert_ne() {
+	[ "$1" != "$2" ] && return 0
+	fail "$3: expected something other than '$1'"
+}
+
+# assert_ge MIN ACTUAL WHAT (integers)
+assert_ge() {
+	[ "$2" -ge "$1" ] 2>/dev/null && return 0
+	fail "$3: expected >= $1, got '$2'"
+}
+
+# assert_json_eq EXPECTED_JSON ACTUAL_JSON WHAT: equal after normalising
+# (jq -S: key order and whitespace do not matter, array order does).
+assert_json_eq() {
+	local want got
+	want=$(jq -cS . <<<"$1" 2>/dev/null) || fail "$3: expected value is not JSON: $1"
+	got=$(jq -cS . <<<"$2" 2>/dev/null) || fail "$3: actual value is not JSON: $2"
+	[ "$want" == "$got" ] && return 0
+	fail "$3:
+  expected: $want
+  actual:   $got"
+}
+
+# assert_json VALID_JSON WHAT: the text parses as JSON.
+assert_json() {
+	jq -e . >/dev/null 2>&1 <<<"$1" || fail "$2: not valid JSON: $1"
+}
+
+# assert_status EXPECTED WHAT CMD...: CMD exits with EXPECTED status; its
+# stdout is left in $OUT and stderr in $ERR.
+assert_status() {
+	local want=$1 what=$2 rc=0
+	shift 2
+	OUT=$("$@" 2>"$LAB_TMP/stderr") || rc=$?
+	ERR=$(cat "$LAB_TMP/stderr")
+	[ "$rc" == "$want" ] && return 0
+	fail "$what: '$*' exited $rc, expected $want (stdout: $OUT; stderr: $ERR)"
+}
+
+# require_cmd CMD...: the tools a test needs are installed.
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || fail "missing $c (make deps; make)"
+	done
+}
+
+# require_built: the CLI and the traffic tool exist.
+require_built() {
+	[ -x "$SUBFLOWCTL" ] || fail "$SUBFLOWCTL not built (run make)"
+	[ -x "$MPTCP_PEER" ] || fail "$MPTCP_PEER not built (run make)"
+}
+
+# require_mptcp: MPTCP is available in the kernel (else: a real skip).
+require_mptcp() {
+	[ -e /proc/sys/net/mptcp/enabled ] || skip "kernel has no MPTCP (CONFIG_MPTCP)"
+}
+
+# ---- MPTCP traffic between the namespaces ------------------------------------------
+
+# pair_start DIR SERVER_CGROUP CLIENT_CGROUP SERVER_ADDR PORT [CLIENT ARGS...]:
+# starts an mptcp_peer server in $NS_S and a client in $NS_C that connects,
+# waits for its subflows (--subflows, default 2) and then holds the
+# connection open until pair_stop. Both write their own view (MPTCP_INFO,
+# MPTCP_FULL_INFO, libsubflow) to DIR/server.json and DIR/client.json; this
+# returns once both exist. PIDs: $PAIR_SERVER_PID, $PAIR_CLIENT_PID (also in
+# DIR/server.pid, DIR/client.pid).
+pair_start() {
+	local dir=$1 cg_s=$2 cg_c=$3 addr=$4 port=$5
+	shift 5
+	local subflows=2 args=("$@") i
+	for (( i = 0; i < ${#args[@]} - 1; i++ )); do
+		[ "${args[i]}" = --subflows ] && subflows=${args[i + 1]}
+	done
+	mkdir -p "$dir"
+	SPAWN_OUT=$dir/server.log spawn_in "$cg_s" "$NS_S" "$MPTCP_PEER" server -a "$addr" \
+		-p "$port" --hold --subflows "$subflows" --info-json "$dir/server.json" \
+		--ready-file "$dir/server.ready"
+	PAIR_SERVER_PID=$SPAWNED_PID
+	echo "$SPAWNED_PID" > "$dir/server.pid"
+	wait_for 5 test -e "$dir/server.ready" ||
+		fail "mptcp_peer server did not start: $(cat "$dir/server.log")"
+	SPAWN_OUT=$dir/client.log spawn_in "$cg_c" "$NS_C" "$MPTCP_PEER" client -a "$addr" \
+		-p "$port" --info-json "$dir/client.json" --hold-until "$dir/go" "$@"
+	PAIR_CLIENT_PID=$SPAWNED_PID
+	echo "$SPAWNED_PID" > "$dir/client.pid"
+	wait_file 10 "$dir/client.json" ||
+		fail "mptcp_peer client wrote no view: $(cat "$dir/client.log")"
+	wait_file 10 "$dir/server.json" ||
+		fail "mptcp_peer server wrote no view: $(cat "$dir/server.log")"
+	if ! kill -0 "$PAIR_CLIENT_PID" 2>/dev/null; then
+		wait "$PAIR_CLIENT_PID" 2>/dev/null ||
+			fail "mptcp_peer client failed: $(cat "$dir/client.log")"
+	fi
+}
+
+# pair_stop DIR: let the client close its connection and wait (bounded) for
+# both peers to exit; fails if either reported an error.
+pair_stop() {
+	local dir=$1 pid rc
+	touch "$dir/go"
+	for pid in $(cat "$dir/client.pid" "$dir/server.pid"); do
+		_wait_pid_gone "$pid" 10 || fail "mptcp_peer $pid did not exit after close"
+		rc=0
+		wait "$pid" 2>/dev/null || rc=$?
+		[ "$rc" = 0 ] || [ "$rc" = 127 ] ||
+			fail "mptcp_peer exited $rc: $(cat "$dir/client.log" "$dir/server.log")"
+	done
+}
+
+# view_subflows FILE KEY: the subflows of a view (KEY: kernel, lib_fd,
+# lib_token) as [{id, local, remote}] sorted by id.
+view_subflows() {
+	jq -c --arg k "$2" '[.[$k][] | {id, local, remote}] | sort_by(.id)' "$1"
+}
+
+# ctl_conn NETNS TOKEN: the engine's connection object for TOKEN, as
+# `subflowctl -j subflow list` prints it inside NETNS ("null" if absent).
+ctl_conn() {
+	ctl_in "$1" subflow list | jq -c --argjson t "$2" 'map(select(.token == $t)) | .[0]'
+}
+
+# ctl_tokens NETNS: the tokens the engine lists in NETNS, one per line, sorted.
+ctl_tokens() {
+	ctl_in "$1" subflow list | jq -r '.[].token' | sort -n
+}
+
+# subflow tuples projected like view_subflows, from a JSON connection object.
+conn_subflows() {
+	jq -c '[.subflows[] | {id, local, remote}] | sort_by(.id)' <<<"$1"
+}
+
+# ifindex NETNS DEV
+ifindex() {
+	ip -n "$1" -j link show dev "$2" | jq '.[0].ifindex'
+}
+
+# ss_subflow_count NETNS PORT: established TCP subflows to or from PORT, as
+# `ss -tniM` shows them (the kernel's own count, independent of the engine).
+ss_subflow_count() {
+	in_ns "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )" | wc -l
+}
+
+# bpf_ids KIND (prog|map|link): ids of all such BPF objects on the machine.
+bpf_ids() {
+	bpftool -j "$1" show | jq -r '.[].id' | sort -n
+}
