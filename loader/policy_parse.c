@@ -1,0 +1,1444 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The policy language: text to struct subflow_policy, and back to text.
+ *
+ * One pass, one line at a time. Every error is reported with its place and
+ * parsing goes on, so that a user fixes a whole file in one round. Only an
+ * unknown word ends its line early: how many arguments it had is unknown, so
+ * whatever followed would only give false errors.
+ *
+ * Nothing is normalised silently: a value that is not exactly what it says
+ * (host bits set in a prefix, a rate or duration without a unit) is an error
+ * that says what was probably meant. The policy being built is scratch space;
+ * it reaches the caller only when no error was found, so a bad file changes
+ * nothing.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include "subflow_policy.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A rule with every match and action has about 30 words. */
+#define MAX_WORDS_PER_LINE	128
+#define MAX_POLICY_FILE_SIZE	(1 << 20)
+/* Kernel bounds: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT; and
+ * TCP_USER_TIMEOUT takes a non-negative int. */
+#define MAX_KEEPALIVE_SECONDS	32767
+#define MAX_KEEPALIVE_COUNT	127
+#define MAX_USER_TIMEOUT_MS	2147483647U
+
+struct token {
+	const char *text;	/* NUL-terminated, in parser.line_buf */
+	unsigned int col;	/* 1-based byte column */
+};
+
+struct parser {
+	const char *filename;
+	struct subflow_policy *policy;		/* scratch, see the top comment */
+	struct subflow_policy_errors *errs;	/* may be NULL */
+	unsigned int nr_errors;
+	bool stopped;		/* too many errors */
+	int fatal;		/* -ENOMEM while recording an error */
+
+	unsigned int line;
+	unsigned int nr_path_lines;
+	unsigned int nr_rule_lines;
+	unsigned int mptcpify_line;
+
+	char *line_buf;
+	size_t line_buf_size;
+	struct token tokens[MAX_WORDS_PER_LINE];
+	unsigned int nr_tokens;
+	unsigned int end_col;	/* just past the last token: where a missing word goes */
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static int append_error(struct subflow_policy_errors *errs, const char *filename,
+			unsigned int line, unsigned int col, const char *msg)
+{
+	struct subflow_policy_error *items;
+	char *text;
+	int n;
+
+	if (!(errs->count & (errs->count - 1))) {
+		/* count is 0 or a power of two: grow by doubling */
+		items = realloc(errs->items, (errs->count ? 2 * errs->count : 8) * sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		errs->items = items;
+	}
+	if (line)
+		n = asprintf(&text, "%s:%u:%u: error: %s", filename, line, col, msg);
+	else
+		n = asprintf(&text, "%s: error: %s", filename, msg);
+	if (n < 0)
+		return -ENOMEM;
+	errs->items[errs->count].line = line;
+	errs->items[errs->count].col = col;
+	errs->items[errs->count].text = text;
+	errs->count++;
+	return 0;
+}
+
+static void record_error(struct parser *p, unsigned int col, const char *msg)
+{
+	int err;
+
+	if (!p->errs)
+		return;
+	err = append_error(p->errs, p->filename, p->line, col, msg);
+	if (err)
+		p->fatal = err;
+}
+
+/* Report an error at column col of the current line. */
+__attribute__((format(printf, 3, 4)))
+static void error_at(struct parser *p, unsigned int col, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (p->stopped)
+		return;
+	if (++p->nr_errors > SUBFLOW_POLICY_MAX_ERRORS) {
+		/* A list of hundreds helps nobody; the first ones show the trouble. */
+		p->stopped = true;
+		if (p->errs)
+			p->errs->too_many = true;
+		record_error(p, col, "too many errors, stopping");
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		p->fatal = -ENOMEM;
+		va_end(ap);
+		return;
+	}
+	va_end(ap);
+	record_error(p, col, msg);
+	free(msg);
+}
+
+/* "found end of line": the missing word would go just past the last one. */
+static void error_missing(struct parser *p, const char *expected, const char *after)
+{
+	error_at(p, p->end_col, "expected %s after '%s', found end of line", expected, after);
+}
+
+/* Optimal string alignment distance (Levenshtein plus transpositions, so
+ * that `mrak` is one edit from `mark`). Words longer than 31 characters
+ * are far from every keyword anyway. */
+static unsigned int edit_distance(const char *a, const char *b)
+{
+	unsigned int d[32][32];
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (la > 31 || lb > 31)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			unsigned int cost = a[i - 1] != b[j - 1];
+			unsigned int best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The closest of words within 2 edits, or NULL. Fewer edits than the
+ * keyword has letters, so that `x` does not suggest `cc`. */
+static const char *closest_word(const char *word, const char *const *words, size_t nr_words)
+{
+	unsigned int best = 3, dist;
+	const char *found = NULL;
+	size_t i;
+
+	for (i = 0; i < nr_words; i++) {
+		dist = edit_distance(word, words[i]);
+		if (dist < best && dist < strlen(words[i])) {
+			best = dist;
+			found = words[i];
+		}
+	}
+	return found;
+}
+
+static void error_unknown_word(struct parser *p, const struct token *tok, const char *what,
+			       const char *expected, const char *const *words, size_t nr_words)
+{
+	const char *hint = closest_word(tok->text, words, nr_words);
+
+	if (hint)
+		error_at(p, tok->col, "unknown %s '%.64s', expected %s; did you mean '%s'?",
+			 what, tok->text, expected, hint);
+	else
+		error_at(p, tok->col, "unknown %s '%.64s', expected %s", what, tok->text, expected);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int hex_digit_value(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decimal, or hex after 0x; no sign, no octal (010 is ten, as a reader
+ * expects). -EINVAL when not a number, -ERANGE past UINT64_MAX. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned int base = 10;
+	uint64_t v = 0;
+	int digit;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		digit = base == 16 ? hex_digit_value(*s) : (is_digit(*s) ? *s - '0' : -1);
+		if (digit < 0)
+			return -EINVAL;
+		if (v > (UINT64_MAX - digit) / base)
+			return -ERANGE;
+		v = v * base + digit;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A number within [min, max]; what names it in messages. */
+static int parse_number(struct parser *p, const struct token *tok, const char *what,
+			uint64_t min, uint64_t max, uint64_t *out)
+{
+	int err = parse_u64(tok->text, out);
+
+	if (err == -EINVAL) {
+		error_at(p, tok->col, "invalid %s '%.64s', expected a number (decimal or 0x-hex)",
+			 what, tok->text);
+		return err;
+	}
+	if (err || *out < min || *out > max) {
+		if (max > 0xffff)
+			error_at(p, tok->col, "%s %.64s out of range, expected %#llx..%#llx",
+				 what, tok->text, (unsigned long long)min, (unsigned long long)max);
+		else
+			error_at(p, tok->col, "%s %.64s out of range, expected %llu..%llu",
+				 what, tok->text, (unsigned long long)min, (unsigned long long)max);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+struct unit {
+	const char *name;
+	uint64_t factor;
+};
+
+/* tc's units, decimal; factors in bits per second. */
+static const struct unit rate_units[] = {
+	{ "bit", 1 },   { "kbit", 1000 },      { "mbit", 1000000 },      { "gbit", 1000000000 },
+	{ "bps", 8 },   { "kbps", 8000 },      { "mbps", 8000000 },      { "gbps", 8000000000ULL },
+};
+#define RATE_UNITS_HELP "bit, kbit, mbit, gbit, bps, kbps, mbps, gbps"
+
+/* Factors in milliseconds. */
+static const struct unit duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+};
+#define DURATION_UNITS_HELP "ms, s, m, h"
+
+/* "2mbit", "2.5s": a decimal number with an optional fraction, then a unit.
+ * *value is the number times the unit's factor, rounded down; *exact says
+ * whether nothing was rounded away. -EINVAL: not a number; -ENODATA: no
+ * unit; -ENOENT: unknown unit; -ERANGE: too large. */
+static int parse_with_unit(const char *s, const struct unit *units, size_t nr_units,
+			   uint64_t *value, bool *exact)
+{
+	uint64_t mantissa = 0, divisor = 1, product;
+	const char *frac, *frac_end;
+	size_t i;
+
+	if (!is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		if (mantissa > (UINT64_MAX - (*s - '0')) / 10)
+			return -ERANGE;
+		mantissa = mantissa * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		frac = ++s;
+		if (!is_digit(*s))
+			return -EINVAL;
+		while (is_digit(*s))
+			s++;
+		/* 2.50mbit is 2.5mbit: trailing zeros only cost range */
+		for (frac_end = s; frac_end > frac && frac_end[-1] == '0'; frac_end--)
+			;
+		for (; frac < frac_end; frac++) {
+			if (mantissa > (UINT64_MAX - (*frac - '0')) / 10 || divisor > UINT64_MAX / 10)
+				return -ERANGE;
+			mantissa = mantissa * 10 + (*frac - '0');
+			divisor *= 10;
+		}
+	}
+	if (!*s)
+		return -ENODATA;
+	for (i = 0; i < nr_units; i++)
+		if (!strcasecmp(s, units[i].name))
+			break;
+	if (i == nr_units)
+		return -ENOENT;
+	if (mantissa && units[i].factor > UINT64_MAX / mantissa)
+		return -ERANGE;
+	product = mantissa * units[i].factor;
+	*value = product / divisor;
+	*exact = product % divisor == 0;
+	return 0;
+}
+
+static void error_bad_unit_value(struct parser *p, const struct token *tok, const char *what,
+				 int err, const char *example, const char *units)
+{
+	switch (err) {
+	case -ENODATA:
+		error_at(p, tok->col, "%s '%.64s' has no unit, expected a unit such as %s (%s)",
+			 what, tok->text, example, units);
+		break;
+	case -ENOENT:
+		error_at(p, tok->col, "unknown unit in %s '%.64s', expected one of %s (e.g. %s)",
+			 what, tok->text, units, example);
+		break;
+	case -ERANGE:
+		error_at(p, tok->col, "%s '%.64s' is too large", what, tok->text);
+		break;
+	default:
+		error_at(p, tok->col, "invalid %s '%.64s', expected a number and a unit such as %s (%s)",
+			 what, tok->text, example, units);
+		break;
+	}
+}
+
+static int parse_rate(struct parser *p, const struct token *tok, uint64_t *bytes_per_second)
+{
+	uint64_t bits;
+	bool exact;
+	int err;
+
+	err = parse_with_unit(tok->text, rate_units, ARRAY_SIZE(rate_units), &bits, &exact);
+	if (err) {
+		error_bad_unit_value(p, tok, "pacing rate", err, "2mbit", RATE_UNITS_HELP);
+		return err;
+	}
+	/* The kernel paces in bytes per second; a fraction of a byte is lost. */
+	*bytes_per_second = bits / 8;
+	if (!*bytes_per_second) {
+		error_at(p, tok->col, "pacing rate '%.64s' is below 1 byte per second, expected at least 8bit",
+			 tok->text);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+static int parse_duration_ms(struct parser *p, const struct token *tok, const char *what,
+			     uint64_t *ms, bool *exact)
+{
+	int err;
+
+	err = parse_with_unit(tok->text, duration_units, ARRAY_SIZE(duration_units), ms, exact);
+	if (err)
+		error_bad_unit_value(p, tok, what, err, "500ms", DURATION_UNITS_HELP);
+	return err;
+}
+
+/* Keepalive times are whole seconds in the kernel: round to the nearest. */
+static int parse_keepalive_seconds(struct parser *p, const struct token *tok, const char *what,
+				   uint32_t *seconds)
+{
+	uint64_t ms;
+	bool exact;
+	int err;
+
+	err = parse_duration_ms(p, tok, what, &ms, &exact);
+	if (err)
+		return err;
+	if (ms < 500 || ms >= MAX_KEEPALIVE_SECONDS * 1000ULL + 500) {
+		error_at(p, tok->col, "%s '%.64s' out of range, expected 1s..%us (rounded to whole seconds)",
+			 what, tok->text, MAX_KEEPALIVE_SECONDS);
+		return -ERANGE;
+	}
+	*seconds = (ms + 500) / 1000;
+	return 0;
+}
+
+/* Prefix bits past len cleared; true when some were set. */
+static bool clear_host_bits(uint8_t *addr, unsigned int addr_len, unsigned int prefix_len)
+{
+	bool had_host_bits = false;
+	unsigned int bit;
+
+	for (bit = prefix_len; bit < addr_len * 8; bit++) {
+		uint8_t mask = 0x80 >> (bit % 8);
+
+		if (addr[bit / 8] & mask) {
+			had_host_bits = true;
+			addr[bit / 8] &= ~mask;
+		}
+	}
+	return had_host_bits;
+}
+
+/* ADDR[/LEN], IPv4 or IPv6; no length means a single host. */
+static int parse_prefix(struct parser *p, const struct token *tok, const char *what,
+			struct subflow_policy_prefix *out)
+{
+	char addr[INET6_ADDRSTRLEN], shown[INET6_ADDRSTRLEN];
+	const char *slash = strchr(tok->text, '/');
+	size_t addr_len = slash ? (size_t)(slash - tok->text) : strlen(tok->text);
+	unsigned int max_len, addr_bytes;
+	struct subflow_policy_prefix prefix = {};
+	uint64_t len;
+
+	if (!addr_len || addr_len >= sizeof(addr))
+		goto invalid;
+	memcpy(addr, tok->text, addr_len);
+	addr[addr_len] = '\0';
+	prefix.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(prefix.family, addr, prefix.addr) != 1)
+		goto invalid;
+	max_len = prefix.family == AF_INET6 ? 128 : 32;
+	addr_bytes = max_len / 8;
+	len = max_len;
+	if (slash) {
+		/* Decimal only: a /0x18 would be a puzzle, not a prefix. */
+		if (!is_digit(slash[1]) || strspn(slash + 1, "0123456789") != strlen(slash + 1))
+			goto invalid;
+		if (parse_u64(slash + 1, &len) || len > max_len) {
+			error_at(p, tok->col, "prefix length in '%.64s' out of range, expected 0..%u for IPv%d",
+				 tok->text, max_len, prefix.family == AF_INET6 ? 6 : 4);
+			return -ERANGE;
+		}
+	}
+	prefix.len = len;
+	if (clear_host_bits(prefix.addr, addr_bytes, prefix.len)) {
+		inet_ntop(prefix.family, prefix.addr, shown, sizeof(shown));
+		error_at(p, tok->col, "host bits set in %s '%.64s', did you mean %s/%u?",
+			 what, tok->text, shown, prefix.len);
+		return -EINVAL;
+	}
+	*out = prefix;
+	return 0;
+
+invalid:
+	error_at(p, tok->col, "invalid %s '%.64s', expected an IPv4 or IPv6 prefix such as 10.0.0.0/24 or fd00::/8",
+		 what, tok->text);
+	return -EINVAL;
+}
+
+/* The kernel's dev_valid_name(). */
+static int parse_ifname(struct parser *p, const struct token *tok, char *out)
+{
+	size_t len = strlen(tok->text);
+
+	if (len >= SUBFLOW_POLICY_IFNAME_MAX) {
+		error_at(p, tok->col, "interface name '%.64s' is too long (%zu characters), expected at most %d",
+			 tok->text, len, SUBFLOW_POLICY_IFNAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (!strcmp(tok->text, ".") || !strcmp(tok->text, "..") || strpbrk(tok->text, "/:")) {
+		error_at(p, tok->col, "invalid interface name '%s', expected a name without '/' or ':'",
+			 tok->text);
+		return -EINVAL;
+	}
+	strcpy(out, tok->text);
+	return 0;
+}
+
+static bool is_path_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+	       c == '_' || c == '-' || c == '.';
+}
+
+static int check_path_name(struct parser *p, const struct token *tok)
+{
+	size_t len = strlen(tok->text), i;
+
+	if (len >= SUBFLOW_POLICY_NAME_MAX) {
+		error_at(p, tok->col, "path name '%.64s' is too long (%zu characters), expected at most %d",
+			 tok->text, len, SUBFLOW_POLICY_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (!is_path_name_char(tok->text[i])) {
+			error_at(p, tok->col, "invalid path name '%s', expected letters, digits, '_', '-' and '.'",
+				 tok->text);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int find_path(const struct subflow_policy *policy, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < policy->nr_paths; i++)
+		if (!strcmp(policy->paths[i].name, name))
+			return i;
+	return -1;
+}
+
+/* ---- path NAME SELECTOR... --------------------------------------------- */
+
+static const char *const selector_words[] = { "dev", "addr" };
+
+static bool selector_equal(const struct subflow_policy_selector *a,
+			   const struct subflow_policy_selector *b);
+
+static void parse_path_line(struct parser *p)
+{
+	struct subflow_policy_selector sel;
+	struct subflow_policy_path path = {};
+	const struct token *keyword = &p->tokens[0], *name, *word, *value;
+	unsigned int i, j, nr_selector_words = 0;
+	bool name_ok = true, duplicate;
+	int other;
+
+	if (++p->nr_path_lines > SUBFLOW_POLICY_MAX_PATHS)
+		error_at(p, keyword->col, "too many paths, expected at most %d", SUBFLOW_POLICY_MAX_PATHS);
+	if (p->nr_tokens < 2) {
+		error_missing(p, "a path name", "path");
+		return;
+	}
+	name = &p->tokens[1];
+	if (check_path_name(p, name)) {
+		name_ok = false;
+	} else if ((other = find_path(p->policy, name->text)) >= 0) {
+		error_at(p, name->col, "duplicate path '%s', already defined at line %u",
+			 name->text, p->policy->paths[other].line);
+		name_ok = false;
+	}
+
+	for (i = 2; i < p->nr_tokens; i += 2) {
+		word = &p->tokens[i];
+		memset(&sel, 0, sizeof(sel));
+		if (!strcmp(word->text, "dev")) {
+			sel.kind = SUBFLOW_POLICY_SEL_DEV;
+		} else if (!strcmp(word->text, "addr")) {
+			sel.kind = SUBFLOW_POLICY_SEL_ADDR;
+		} else {
+			error_unknown_word(p, word, "path selector", "'dev IFNAME' or 'addr PREFIX'",
+					   selector_words, ARRAY_SIZE(selector_words));
+			return;
+		}
+		nr_selector_words++;
+		if (i + 1 >= p->nr_tokens) {
+			error_missing(p, sel.kind == SUBFLOW_POLICY_SEL_DEV ? "an interface name" :
+					 "an address prefix", word->text);
+			return;
+		}
+		value = &p->tokens[i + 1];
+		if (sel.kind == SUBFLOW_POLICY_SEL_DEV ? parse_ifname(p, value, sel.dev) :
+		    parse_prefix(p, value, "address prefix", &sel.addr))
+			continue;
+		duplicate = false;
+		for (j = 0; j < path.nr_selectors; j++)
+			duplicate |= selector_equal(&sel, &path.selectors[j]);
+		if (duplicate) {
+			error_at(p, word->col, "duplicate selector '%s %s' in path '%s'",
+				 word->text, value->text, name->text);
+		} else if (path.nr_selectors == SUBFLOW_POLICY_MAX_SELECTORS) {
+			error_at(p, word->col, "too many selectors in path '%s', expected at most %d",
+				 name->text, SUBFLOW_POLICY_MAX_SELECTORS);
+		} else {
+			path.selectors[path.nr_selectors++] = sel;
+		}
+	}
+	if (!nr_selector_words)
+		error_at(p, p->end_col, "path '%.64s' has no selector, expected 'dev IFNAME' or 'addr PREFIX'",
+			 name->text);
+
+	/* Kept even when a selector was wrong, so that rules naming the path
+	 * do not add "unknown path" to the error that matters. */
+	if (name_ok && p->policy->nr_paths < SUBFLOW_POLICY_MAX_PATHS) {
+		strcpy(path.name, name->text);
+		path.line = p->line;
+		p->policy->paths[p->policy->nr_paths++] = path;
+	}
+}
+
+/* ---- rule [MATCH...] ACTION... ----------------------------------------- */
+
+struct rule_parse {
+	struct subflow_policy_rule rule;
+	unsigned int seen_col[32];		/* per rule_words[] entry, 0: not seen */
+	const struct token *first_action;
+	const struct token *first_option;	/* first action that sets an option */
+	const struct token *family_value;
+	const struct token *dst_value;
+};
+
+struct rule_word {
+	const char *name;
+	uint32_t action;		/* SUBFLOW_POLICY_ACT_*, 0 for a match */
+	const char *conflicts_with;	/* the other word of an either-or pair */
+	unsigned int nr_args;
+	const char *args_help;		/* what the arguments are, for messages */
+	int (*parse)(struct parser *p, struct rule_parse *rp, const struct token *args);
+};
+
+static const char *family_name(int family)
+{
+	return family == AF_INET6 ? "inet6" : "inet";
+}
+
+static int rule_path(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	const char *names[SUBFLOW_POLICY_MAX_PATHS];
+	int index = find_path(p->policy, args[0].text);
+	unsigned int i;
+
+	if (index < 0) {
+		for (i = 0; i < p->policy->nr_paths; i++)
+			names[i] = p->policy->paths[i].name;
+		error_unknown_word(p, &args[0], "path", "the name of a path defined on an earlier line",
+				   names, p->policy->nr_paths);
+		return -ENOENT;
+	}
+	rp->rule.path = index;
+	return 0;
+}
+
+static int rule_dst(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	int err = parse_prefix(p, &args[0], "destination prefix", &rp->rule.dst);
+
+	if (err)
+		return err;
+	rp->dst_value = &args[0];
+	if (rp->family_value && rp->rule.family != rp->rule.dst.family) {
+		error_at(p, args[0].col, "destination '%s' is an %s prefix, but the rule matches family %s at column %u",
+			 args[0].text, family_name(rp->rule.dst.family), rp->family_value->text,
+			 rp->family_value->col);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int rule_dport(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	const struct token *tok = &args[0];
+	char lo_text[24], *hi_text;
+	uint64_t lo = 0, hi = 0;
+	int err_lo, err_hi;
+
+	if (strlen(tok->text) >= sizeof(lo_text))
+		goto invalid;
+	strcpy(lo_text, tok->text);
+	hi_text = strchr(lo_text, '-');
+	if (hi_text)
+		*hi_text++ = '\0';
+	err_lo = parse_u64(lo_text, &lo);
+	err_hi = hi_text ? parse_u64(hi_text, &hi) : (hi = lo, err_lo);
+	if (err_lo == -EINVAL || err_hi == -EINVAL)
+		goto invalid;
+	/* Port 0 is never a destination: matching it would be a mistake. */
+	if (err_lo || err_hi || lo < 1 || lo > 65535 || hi < 1 || hi > 65535) {
+		error_at(p, tok->col, "port in '%.64s' out of range, expected 1..65535", tok->text);
+		return -ERANGE;
+	}
+	if (lo > hi) {
+		error_at(p, tok->col, "port range '%s' is empty, expected LOW-HIGH with LOW <= HIGH",
+			 tok->text);
+		return -ERANGE;
+	}
+	rp->rule.dport_lo = lo;
+	rp->rule.dport_hi = hi;
+	return 0;
+
+invalid:
+	error_at(p, tok->col, "invalid port '%.64s', expected PORT or PORT-PORT (1..65535)", tok->text);
+	return -EINVAL;
+}
+
+static int rule_family(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	static const char *const families[] = { "inet", "inet6" };
+
+	if (!strcmp(args[0].text, "inet")) {
+		rp->rule.family = AF_INET;
+	} else if (!strcmp(args[0].text, "inet6")) {
+		rp->rule.family = AF_INET6;
+	} else {
+		error_unknown_word(p, &args[0], "family", "'inet' or 'inet6'",
+				   families, ARRAY_SIZE(families));
+		return -EINVAL;
+	}
+	rp->family_value = &args[0];
+	if (rp->dst_value && rp->rule.dst.family != rp->rule.family) {
+		error_at(p, args[0].col, "family %s conflicts with the %s destination '%s' at column %u",
+			 args[0].text, family_name(rp->rule.dst.family), rp->dst_value->text,
+			 rp->dst_value->col);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int rule_initial(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	rp->rule.subflow = SUBFLOW_POLICY_SUBFLOW_INITIAL;
+	return 0;
+}
+
+static int rule_join(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	rp->rule.subflow = SUBFLOW_POLICY_SUBFLOW_JOIN;
+	return 0;
+}
+
+static int rule_allow(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	rp->rule.verdict = SUBFLOW_POLICY_VERDICT_ALLOW;
+	return 0;
+}
+
+static int rule_deny(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	rp->rule.verdict = SUBFLOW_POLICY_VERDICT_DENY;
+	return 0;
+}
+
+static int rule_mark(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	uint64_t v = 0;
+	int err = parse_number(p, &args[0], "mark", 0, UINT32_MAX, &v);
+
+	rp->rule.mark = v;
+	return err;
+}
+
+static int rule_cc(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	const char *name = args[0].text;
+	size_t len = strlen(name);
+
+	/* The names the kernel registers congestion controls under. */
+	if (len >= SUBFLOW_POLICY_CC_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len) {
+		error_at(p, args[0].col, "invalid congestion control '%.64s', expected at most %d characters of a-z, 0-9, '_' and '-'",
+			 name, SUBFLOW_POLICY_CC_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	strcpy(rp->rule.cc, name);
+	return 0;
+}
+
+static int rule_tos(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	uint64_t v = 0;
+	int err = parse_number(p, &args[0], "tos", 0, 255, &v);
+
+	rp->rule.tos = v;
+	return err;
+}
+
+static int rule_priority(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	uint64_t v = 0;
+	int err = parse_number(p, &args[0], "priority", 0, UINT32_MAX, &v);
+
+	rp->rule.priority = v;
+	return err;
+}
+
+static int rule_pacing(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	return parse_rate(p, &args[0], &rp->rule.pacing_rate);
+}
+
+static int rule_user_timeout(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	uint64_t ms;
+	bool exact;
+	int err;
+
+	err = parse_duration_ms(p, &args[0], "user-timeout", &ms, &exact);
+	if (err)
+		return err;
+	if (!exact) {
+		error_at(p, args[0].col, "user-timeout '%.64s' is not a whole number of milliseconds",
+			 args[0].text);
+		return -EINVAL;
+	}
+	if (ms > MAX_USER_TIMEOUT_MS) {
+		error_at(p, args[0].col, "user-timeout '%.64s' out of range, expected at most %ums",
+			 args[0].text, MAX_USER_TIMEOUT_MS);
+		return -ERANGE;
+	}
+	rp->rule.user_timeout_ms = ms;
+	return 0;
+}
+
+static int rule_keepalive(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	uint64_t count = 0;
+	int err = 0;
+
+	/* Check all three, each reporting its own error. */
+	err |= parse_keepalive_seconds(p, &args[0], "keepalive idle", &rp->rule.keepalive_idle_s);
+	err |= parse_keepalive_seconds(p, &args[1], "keepalive interval", &rp->rule.keepalive_intvl_s);
+	err |= parse_number(p, &args[2], "keepalive count", 1, MAX_KEEPALIVE_COUNT, &count);
+	rp->rule.keepalive_count = count;
+	return err ? -EINVAL : 0;
+}
+
+static int rule_nodelay(struct parser *p, struct rule_parse *rp, const struct token *args)
+{
+	return 0;
+}
+
+static const struct rule_word rule_words[] = {
+	/* matches, in canonical order */
+	{ "path", 0, NULL, 1, "a path name", rule_path },
+	{ "dst", 0, NULL, 1, "a destination prefix", rule_dst },
+	{ "dport", 0, NULL, 1, "a port or port range", rule_dport },
+	{ "family", 0, NULL, 1, "'inet' or 'inet6'", rule_family },
+	{ "initial", 0, "join", 0, NULL, rule_initial },
+	{ "join", 0, "initial", 0, NULL, rule_join },
+	/* actions, in canonical order */
+	{ "allow", SUBFLOW_POLICY_ACT_VERDICT, "deny", 0, NULL, rule_allow },
+	{ "deny", SUBFLOW_POLICY_ACT_VERDICT, "allow", 0, NULL, rule_deny },
+	{ "mark", SUBFLOW_POLICY_ACT_MARK, NULL, 1, "a mark value", rule_mark },
+	{ "cc", SUBFLOW_POLICY_ACT_CC, NULL, 1, "a congestion control name", rule_cc },
+	{ "tos", SUBFLOW_POLICY_ACT_TOS, NULL, 1, "a tos value", rule_tos },
+	{ "priority", SUBFLOW_POLICY_ACT_PRIORITY, NULL, 1, "a priority value", rule_priority },
+	{ "pacing", SUBFLOW_POLICY_ACT_PACING, NULL, 1, "a rate such as 2mbit", rule_pacing },
+	{ "user-timeout", SUBFLOW_POLICY_ACT_USER_TIMEOUT, NULL, 1, "a duration such as 500ms",
+	  rule_user_timeout },
+	{ "keepalive", SUBFLOW_POLICY_ACT_KEEPALIVE, NULL, 3, "IDLE INTVL COUNT (e.g. 60s 10s 5)",
+	  rule_keepalive },
+	{ "nodelay", SUBFLOW_POLICY_ACT_NODELAY, NULL, 0, NULL, rule_nodelay },
+};
+
+_Static_assert(ARRAY_SIZE(rule_words) <= ARRAY_SIZE(((struct rule_parse *)0)->seen_col),
+	       "rule_parse.seen_col too small");
+
+#define RULE_WORDS_HELP \
+	"a match (path, dst, dport, family, initial, join) or an action (allow, deny, mark, cc, " \
+	"tos, priority, pacing, user-timeout, keepalive, nodelay)"
+
+static int find_rule_word(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rule_words); i++)
+		if (!strcmp(rule_words[i].name, name))
+			return i;
+	return -1;
+}
+
+static void error_unknown_rule_word(struct parser *p, const struct token *tok)
+{
+	const char *names[ARRAY_SIZE(rule_words)];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rule_words); i++)
+		names[i] = rule_words[i].name;
+	error_unknown_word(p, tok, "word", RULE_WORDS_HELP, names, ARRAY_SIZE(names));
+}
+
+/* The checks that concern how words combine, before the word's own. */
+static bool rule_word_fits(struct parser *p, struct rule_parse *rp, int index,
+			   const struct token *tok)
+{
+	const struct rule_word *w = &rule_words[index];
+	bool is_option = w->action && w->action != SUBFLOW_POLICY_ACT_VERDICT;
+	int other;
+
+	if (rp->seen_col[index]) {
+		error_at(p, tok->col, "duplicate '%s' in rule, already given at column %u",
+			 w->name, rp->seen_col[index]);
+		return false;
+	}
+	if (w->conflicts_with) {
+		other = find_rule_word(w->conflicts_with);
+		if (rp->seen_col[other]) {
+			error_at(p, tok->col, "'%s' conflicts with '%s' at column %u, expected one of them",
+				 w->name, w->conflicts_with, rp->seen_col[other]);
+			return false;
+		}
+	}
+	if (!w->action && rp->first_action) {
+		error_at(p, tok->col, "match '%s' after action '%s' at column %u, expected matches before actions",
+			 w->name, rp->first_action->text, rp->first_action->col);
+		return false;
+	}
+	if (rp->rule.verdict == SUBFLOW_POLICY_VERDICT_DENY && is_option) {
+		error_at(p, tok->col, "'%s' conflicts with 'deny' at column %u: a denied subflow gets no options",
+			 w->name, rp->seen_col[find_rule_word("deny")]);
+		return false;
+	}
+	if (!strcmp(w->name, "deny") && rp->first_option) {
+		error_at(p, tok->col, "'deny' conflicts with '%s' at column %u: a denied subflow gets no options",
+			 rp->first_option->text, rp->first_option->col);
+		return false;
+	}
+	return true;
+}
+
+static void parse_rule_line(struct parser *p)
+{
+	struct rule_parse rp = {};
+	const struct token *keyword = &p->tokens[0], *tok;
+	const struct rule_word *w;
+	unsigned int i = 1;
+	int index;
+
+	rp.rule.path = -1;
+	rp.rule.dport_lo = 0;
+	rp.rule.dport_hi = 65535;
+	rp.rule.line = p->line;
+	if (++p->nr_rule_lines > SUBFLOW_POLICY_MAX_RULES)
+		error_at(p, keyword->col, "too many rules, expected at most %d", SUBFLOW_POLICY_MAX_RULES);
+
+	while (i < p->nr_tokens) {
+		tok = &p->tokens[i];
+		index = find_rule_word(tok->text);
+		if (index < 0) {
+			error_unknown_rule_word(p, tok);
+			return;
+		}
+		w = &rule_words[index];
+		if (i + w->nr_args >= p->nr_tokens) {
+			error_missing(p, w->args_help, w->name);
+			return;
+		}
+		if (rule_word_fits(p, &rp, index, tok) && !w->parse(p, &rp, &p->tokens[i + 1]))
+			rp.rule.actions |= w->action;
+		if (!rp.seen_col[index])
+			rp.seen_col[index] = tok->col;
+		if (w->action && !rp.first_action)
+			rp.first_action = tok;
+		if (w->action && w->action != SUBFLOW_POLICY_ACT_VERDICT && !rp.first_option)
+			rp.first_option = tok;
+		i += 1 + w->nr_args;
+	}
+	if (!rp.first_action) {
+		error_at(p, p->end_col, "rule has no action, expected an action (allow, deny, mark, cc, tos, priority, pacing, user-timeout, keepalive, nodelay)");
+		return;
+	}
+	if (p->policy->nr_rules < SUBFLOW_POLICY_MAX_RULES)
+		p->policy->rules[p->policy->nr_rules++] = rp.rule;
+}
+
+/* ---- mptcpify on|off --------------------------------------------------- */
+
+static void parse_mptcpify_line(struct parser *p)
+{
+	static const char *const values[] = { "on", "off" };
+	const struct token *keyword = &p->tokens[0], *value;
+
+	if (p->mptcpify_line) {
+		error_at(p, keyword->col, "'mptcpify' given twice, already set at line %u",
+			 p->mptcpify_line);
+		return;
+	}
+	p->mptcpify_line = p->line;
+	if (p->nr_tokens < 2) {
+		error_missing(p, "'on' or 'off'", "mptcpify");
+		return;
+	}
+	value = &p->tokens[1];
+	if (!strcmp(value->text, "on")) {
+		p->policy->mptcpify = SUBFLOW_POLICY_MPTCPIFY_ON;
+	} else if (!strcmp(value->text, "off")) {
+		p->policy->mptcpify = SUBFLOW_POLICY_MPTCPIFY_OFF;
+	} else {
+		error_unknown_word(p, value, "mptcpify value", "'on' or 'off'", values, ARRAY_SIZE(values));
+		return;
+	}
+	if (p->nr_tokens > 2)
+		error_at(p, p->tokens[2].col, "unexpected '%.64s' after 'mptcpify %s', expected end of line",
+			 p->tokens[2].text, value->text);
+}
+
+/* ---- lines ------------------------------------------------------------- */
+
+/* Split one line into NUL-terminated words in line_buf. Spaces, tabs and
+ * the \r of CRLF files separate; `#` starts a comment. Returns -ENOMEM, or
+ * 0 (with nr_tokens 0 when the line must be skipped). */
+static int split_line(struct parser *p, const char *line, size_t len)
+{
+	bool in_word = false;
+	unsigned char c;
+	size_t i;
+	char *buf;
+
+	p->nr_tokens = 0;
+	p->end_col = 1;
+	if (len + 1 > p->line_buf_size) {
+		buf = realloc(p->line_buf, len + 1);
+		if (!buf)
+			return -ENOMEM;
+		p->line_buf = buf;
+		p->line_buf_size = len + 1;
+	}
+	buf = p->line_buf;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+
+	for (i = 0; i < len; i++) {
+		c = buf[i];
+		if (c == '#') {
+			buf[i] = '\0';
+			break;
+		}
+		if (c == ' ' || c == '\t' || c == '\r') {
+			buf[i] = '\0';
+			in_word = false;
+			continue;
+		}
+		if (c < 0x20 || c >= 0x7f) {
+			/* Keeps every message printable; comments may hold anything. */
+			error_at(p, i + 1, "invalid character 0x%02x, expected printable ASCII outside comments",
+				 c);
+			p->nr_tokens = 0;
+			return 0;
+		}
+		if (!in_word) {
+			if (p->nr_tokens == MAX_WORDS_PER_LINE) {
+				error_at(p, i + 1, "too many words on one line, expected at most %d",
+					 MAX_WORDS_PER_LINE);
+				p->nr_tokens = 0;
+				return 0;
+			}
+			p->tokens[p->nr_tokens].text = buf + i;
+			p->tokens[p->nr_tokens].col = i + 1;
+			p->nr_tokens++;
+			in_word = true;
+		}
+		p->end_col = i + 2;
+	}
+	return 0;
+}
+
+static void parse_line(struct parser *p)
+{
+	static const char *const keywords[] = { "path", "rule", "mptcpify" };
+	const char *keyword = p->tokens[0].text;
+
+	if (!strcmp(keyword, "path"))
+		parse_path_line(p);
+	else if (!strcmp(keyword, "rule"))
+		parse_rule_line(p);
+	else if (!strcmp(keyword, "mptcpify"))
+		parse_mptcpify_line(p);
+	else
+		error_unknown_word(p, &p->tokens[0], "keyword", "'path', 'rule' or 'mptcpify'",
+				   keywords, ARRAY_SIZE(keywords));
+}
+
+static int parse_text(struct parser *p, const char *text, size_t len)
+{
+	size_t pos = 0, line_len;
+	const char *eol;
+	int err;
+
+	while (pos < len && !p->stopped && !p->fatal) {
+		eol = memchr(text + pos, '\n', len - pos);
+		line_len = eol ? (size_t)(eol - (text + pos)) : len - pos;
+		p->line++;
+		err = split_line(p, text + pos, line_len);
+		if (err)
+			return err;
+		if (p->nr_tokens)
+			parse_line(p);
+		pos += line_len + 1;
+	}
+	return p->fatal;
+}
+
+int subflow_policy_parse(const char *text, size_t len, const char *filename,
+			 struct subflow_policy *out, struct subflow_policy_errors *errs)
+{
+	struct parser p = {
+		.filename = filename ? filename : "<input>",
+		.errs = errs,
+	};
+	int err;
+
+	if (errs)
+		subflow_policy_errors_free(errs);
+	if (!out || (!text && len))
+		return -EINVAL;
+	p.policy = calloc(1, sizeof(*p.policy));
+	if (!p.policy)
+		return -ENOMEM;
+
+	err = parse_text(&p, text, len);
+	if (!err && p.nr_errors)
+		err = -EINVAL;
+	if (!err)
+		*out = *p.policy;
+	free(p.policy);
+	free(p.line_buf);
+	return err;
+}
+
+static int file_error(struct subflow_policy_errors *errs, const char *path, int err)
+{
+	char msg[128];
+
+	if (errs) {
+		if (err == -EFBIG)
+			snprintf(msg, sizeof(msg), "file too large, expected at most %d bytes",
+				 MAX_POLICY_FILE_SIZE);
+		else
+			snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-err));
+		if (append_error(errs, path, 0, 0, msg))
+			return -ENOMEM;
+	}
+	return err;
+}
+
+int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
+			      struct subflow_policy_errors *errs)
+{
+	size_t len = 0, n;
+	char *text;
+	FILE *f;
+	int err;
+
+	if (errs)
+		subflow_policy_errors_free(errs);
+	if (!path || !out)
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return file_error(errs, path, -errno);
+	/* One byte more than allowed, to tell a full file from a too large one. */
+	text = malloc(MAX_POLICY_FILE_SIZE + 1);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	errno = 0;
+	while ((n = fread(text + len, 1, MAX_POLICY_FILE_SIZE + 1 - len, f)) > 0)
+		len += n;
+	if (ferror(f))
+		err = file_error(errs, path, errno ? -errno : -EIO);
+	else if (len > MAX_POLICY_FILE_SIZE)
+		err = file_error(errs, path, -EFBIG);
+	else
+		err = subflow_policy_parse(text, len, path, out, errs);
+	fclose(f);
+	free(text);
+	return err;
+}
+
+void subflow_policy_free(struct subflow_policy *policy)
+{
+	if (policy)
+		memset(policy, 0, sizeof(*policy));
+}
+
+void subflow_policy_errors_free(struct subflow_policy_errors *errs)
+{
+	unsigned int i;
+
+	if (!errs)
+		return;
+	for (i = 0; i < errs->count; i++)
+		free(errs->items[i].text);
+	free(errs->items);
+	memset(errs, 0, sizeof(*errs));
+}
+
+/* ---- format ------------------------------------------------------------ */
+
+struct text_out {
+	char *buf;
+	size_t size;
+	size_t len;
+	bool truncated;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void out_printf(struct text_out *o, const char *fmt, ...)
+{
+	size_t room = o->len < o->size ? o->size - o->len : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + (o->len < o->size ? o->len : o->size), room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		o->truncated = true;
+	o->len += n > 0 ? n : 0;
+}
+
+static bool string_fits(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static int format_prefix(struct text_out *o, const struct subflow_policy_prefix *prefix)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if ((prefix->family != AF_INET && prefix->family != AF_INET6) ||
+	    prefix->len > (prefix->family == AF_INET6 ? 128 : 32) ||
+	    !inet_ntop(prefix->family, prefix->addr, addr, sizeof(addr)))
+		return -EINVAL;
+	out_printf(o, " %s/%u", addr, prefix->len);
+	return 0;
+}
+
+static void format_rate(struct text_out *o, uint64_t bytes_per_second)
+{
+	static const struct unit bit_units[] = {
+		{ "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
+	};
+	uint64_t bits = bytes_per_second * 8;
+	unsigned int i;
+
+	if (bytes_per_second > UINT64_MAX / 8) {
+		out_printf(o, " pacing %llubps", (unsigned long long)bytes_per_second);
+		return;
+	}
+	for (i = 0; bits % bit_units[i].factor; i++)
+		;
+	out_printf(o, " pacing %llu%s", (unsigned long long)(bits / bit_units[i].factor),
+		   bit_units[i].name);
+}
+
+/* The largest unit that says it exactly: 1m, not 60000ms. */
+static void format_duration_ms(struct text_out *o, uint64_t ms)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(duration_units) - 1; i > 0; i--)
+		if (ms && ms % duration_units[i].factor == 0)
+			break;
+	out_printf(o, " %llu%s", (unsigned long long)(ms / duration_units[i].factor),
+		   duration_units[i].name);
+}
+
+static int format_path(struct text_out *o, const struct subflow_policy_path *path)
+{
+	const struct subflow_policy_selector *sel;
+	unsigned int i;
+
+	if (!string_fits(path->name, sizeof(path->name)) || !path->name[0] ||
+	    !path->nr_selectors || path->nr_selectors > SUBFLOW_POLICY_MAX_SELECTORS)
+		return -EINVAL;
+	out_printf(o, "path %s", path->name);
+	for (i = 0; i < path->nr_selectors; i++) {
+		sel = &path->selectors[i];
+		if (sel->kind == SUBFLOW_POLICY_SEL_DEV && string_fits(sel->dev, sizeof(sel->dev)))
+			out_printf(o, " dev %s", sel->dev);
+		else if (sel->kind == SUBFLOW_POLICY_SEL_ADDR)
+			out_printf(o, " addr");
+		else
+			return -EINVAL;
+		if (sel->kind == SUBFLOW_POLICY_SEL_ADDR && format_prefix(o, &sel->addr))
+			return -EINVAL;
+	}
+	out_printf(o, "\n");
+	return 0;
+}
+
+static int format_rule(struct text_out *o, const struct subflow_policy *policy,
+		       const struct subflow_policy_rule *rule)
+{
+	out_printf(o, "rule");
+	if (rule->path >= (int)policy->nr_paths)
+		return -EINVAL;
+	if (rule->path >= 0)
+		out_printf(o, " path %s", policy->paths[rule->path].name);
+	if (rule->dst.family) {
+		out_printf(o, " dst");
+		if (format_prefix(o, &rule->dst))
+			return -EINVAL;
+	}
+	if (rule->dport_lo == 0 && rule->dport_hi == 65535)
+		;	/* any port */
+	else if (rule->dport_lo < 1 || rule->dport_lo > rule->dport_hi)
+		return -EINVAL;
+	else if (rule->dport_lo == rule->dport_hi)
+		out_printf(o, " dport %u", rule->dport_lo);
+	else
+		out_printf(o, " dport %u-%u", rule->dport_lo, rule->dport_hi);
+	if (rule->family == AF_INET || rule->family == AF_INET6)
+		out_printf(o, " family %s", family_name(rule->family));
+	else if (rule->family)
+		return -EINVAL;
+	if (rule->subflow == SUBFLOW_POLICY_SUBFLOW_INITIAL)
+		out_printf(o, " initial");
+	else if (rule->subflow == SUBFLOW_POLICY_SUBFLOW_JOIN)
+		out_printf(o, " join");
+
+	if (!rule->actions)
+		return -EINVAL;
+	if (rule->actions & SUBFLOW_POLICY_ACT_VERDICT) {
+		if (rule->verdict == SUBFLOW_POLICY_VERDICT_ALLOW)
+			out_printf(o, " allow");
+		else if (rule->verdict == SUBFLOW_POLICY_VERDICT_DENY)
+			out_printf(o, " deny");
+		else
+			return -EINVAL;
+	}
+	if (rule->actions & SUBFLOW_POLICY_ACT_MARK)
+		out_printf(o, " mark %#x", rule->mark);
+	if (rule->actions & SUBFLOW_POLICY_ACT_CC) {
+		if (!string_fits(rule->cc, sizeof(rule->cc)))
+			return -EINVAL;
+		out_printf(o, " cc %s", rule->cc);
+	}
+	if (rule->actions & SUBFLOW_POLICY_ACT_TOS)
+		out_printf(o, " tos %#x", rule->tos);
+	if (rule->actions & SUBFLOW_POLICY_ACT_PRIORITY)
+		out_printf(o, " priority %u", rule->priority);
+	if (rule->actions & SUBFLOW_POLICY_ACT_PACING)
+		format_rate(o, rule->pacing_rate);
+	if (rule->actions & SUBFLOW_POLICY_ACT_USER_TIMEOUT) {
+		out_printf(o, " user-timeout");
+		format_duration_ms(o, rule->user_timeout_ms);
+	}
+	if (rule->actions & SUBFLOW_POLICY_ACT_KEEPALIVE) {
+		out_printf(o, " keepalive");
+		format_duration_ms(o, rule->keepalive_idle_s * 1000ULL);
+		format_duration_ms(o, rule->keepalive_intvl_s * 1000ULL);
+		out_printf(o, " %u", rule->keepalive_count);
+	}
+	if (rule->actions & SUBFLOW_POLICY_ACT_NODELAY)
+		out_printf(o, " nodelay");
+	out_printf(o, "\n");
+	return 0;
+}
+
+int subflow_policy_format(const struct subflow_policy *policy, char *buf, size_t size)
+{
+	struct text_out o = { .buf = buf, .size = size };
+	unsigned int i;
+	int err = 0;
+
+	if (!policy || !buf || !size)
+		return -EINVAL;
+	buf[0] = '\0';
+	if (policy->nr_paths > SUBFLOW_POLICY_MAX_PATHS || policy->nr_rules > SUBFLOW_POLICY_MAX_RULES)
+		return -EINVAL;
+	if (policy->mptcpify == SUBFLOW_POLICY_MPTCPIFY_ON)
+		out_printf(&o, "mptcpify on\n");
+	else if (policy->mptcpify == SUBFLOW_POLICY_MPTCPIFY_OFF)
+		out_printf(&o, "mptcpify off\n");
+	else if (policy->mptcpify != SUBFLOW_POLICY_MPTCPIFY_UNSET)
+		err = -EINVAL;
+	for (i = 0; i < policy->nr_paths && !err; i++)
+		err = format_path(&o, &policy->paths[i]);
+	for (i = 0; i < policy->nr_rules && !err; i++)
+		err = format_rule(&o, policy, &policy->rules[i]);
+	if (err) {
+		buf[0] = '\0';
+		return err;
+	}
+	return o.truncated ? -ENOSPC : 0;
+}
+
+/* ---- equality ---------------------------------------------------------- */
+
+static bool prefix_equal(const struct subflow_policy_prefix *a,
+			 const struct subflow_policy_prefix *b)
+{
+	size_t addr_len = a->family == AF_INET6 ? 16 : a->family == AF_INET ? 4 : 0;
+
+	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, addr_len);
+}
+
+static bool selector_equal(const struct subflow_policy_selector *a,
+			   const struct subflow_policy_selector *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == SUBFLOW_POLICY_SEL_DEV)
+		return !strncmp(a->dev, b->dev, sizeof(a->dev));
+	return prefix_equal(&a->addr, &b->addr);
+}
+
+static bool path_equal(const struct subflow_policy_path *a, const struct subflow_policy_path *b)
+{
+	unsigned int i;
+
+	if (strncmp(a->name, b->name, sizeof(a->name)) || a->nr_selectors != b->nr_selectors ||
+	    a->nr_selectors > SUBFLOW_POLICY_MAX_SELECTORS)
+		return false;
+	for (i = 0; i < a->nr_selectors; i++)
+		if (!selector_equal(&a->selectors[i], &b->selectors[i]))
+			return false;
+	return true;
+}
+
+static bool rule_equal(const struct subflow_policy_rule *a, const struct subflow_policy_rule *b)
+{
+	return a->path == b->path && prefix_equal(&a->dst, &b->dst) &&
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi &&
+	       a->family == b->family && a->subflow == b->subflow &&
+	       a->actions == b->actions && a->verdict == b->verdict && a->mark == b->mark &&
+	       !strncmp(a->cc, b->cc, sizeof(a->cc)) && a->tos == b->tos &&
+	       a->priority == b->priority && a->pacing_rate == b->pacing_rate &&
+	       a->user_timeout_ms == b->user_timeout_ms &&
+	       a->keepalive_idle_s == b->keepalive_idle_s &&
+	       a->keepalive_intvl_s == b->keepalive_intvl_s &&
+	       a->keepalive_count == b->keepalive_count;
+}
+
+bool subflow_policy_equal(const struct subflow_policy *a, const struct subflow_policy *b)
+{
+	unsigned int i;
+
+	if (a->mptcpify != b->mptcpify || a->nr_paths != b->nr_paths ||
+	    a->nr_rules != b->nr_rules || a->nr_paths > SUBFLOW_POLICY_MAX_PATHS ||
+	    a->nr_rules > SUBFLOW_POLICY_MAX_RULES)
+		return false;
+	for (i = 0; i < a->nr_paths; i++)
+		if (!path_equal(&a->paths[i], &b->paths[i]))
+			return false;
+	for (i = 0; i < a->nr_rules; i++)
+		if (!rule_equal(&a->rules[i], &b->rules[i]))
+			return false;
+	return true;
+}
