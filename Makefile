@@ -143,7 +143,7 @@ install: $(CLI) $(LIBA) $(LIBSO) $(PC)
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libsubflow.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsubflow.so.$(SOVER)
 	ln -sf libsubflow.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libsubflow.so
-	install -m 0644 include/subflow.h include/subflow_abi.h $(DESTDIR)$(PREFIX)/include/subflow/
+	install -m 0644 include/subflow.h include/subflow_abi.h include/subflow_policy.h $(DESTDIR)$(PREFIX)/include/subflow/
 	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
 
 uninstall:

@@ -64,6 +64,82 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+/* ---- Policies (layouts and slot scheme: include/subflow_abi.h) ---------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_RULES);
+	__type(key, __u32);
+	__type(value, struct subflow_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_PATHS);
+	__type(key, __u32);
+	__type(value, struct subflow_path);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct subflow_policy_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_meta SEC(".maps");
+
+/* Canonical source of each slot's policy; a hash so that unused slots cost
+ * no memory. Read by `policy show` and by one-rule edits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct subflow_policy_text);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_text SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct subflow_cgroup_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_RULES);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rule_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_PATHS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} path_denials SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_no_match SEC(".maps");
+
+static __always_inline void counter_inc(void *map, __u32 index)
+{
+	__u64 *counter = bpf_map_lookup_elem(map, &index);
+
+	if (counter)
+		*counter += 1;	/* per-CPU slot: no atomic needed */
+}
+
 static __always_inline void stat_inc(enum subflow_stat which)
 {
 	__u32 key = which;

@@ -120,6 +120,122 @@ int subflow_engine_unload(void);
 /* Counters of the engine (enum subflow_stat), summed over CPUs. */
 int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX]);
 
+/* ---- SUB_GETSOCKOPT / SUB_SETSOCKOPT on one subflow ---------------------- */
+
+/* Socket options of one subflow (draft-hesmans-mptcp-socket), acting on the
+ * subflow's own TCP socket, so that one path can differ from the others.
+ * These need no loaded engine: each call loads a short-lived iter/tcp
+ * program, runs it once and releases it; nothing is left behind. The names
+ * (subflow_sockopt_name) are the policy language's action names. */
+enum subflow_sockopt {
+	SUBFLOW_SOCKOPT_MARK = 1,	/* "mark": SO_MARK */
+	SUBFLOW_SOCKOPT_PRIORITY,	/* "priority": SO_PRIORITY */
+	SUBFLOW_SOCKOPT_PACING,		/* "pacing": SO_MAX_PACING_RATE, bytes per second */
+	SUBFLOW_SOCKOPT_TOS,		/* "tos": IP_TOS (IPv4 subflow), IPV6_TCLASS (IPv6) */
+	SUBFLOW_SOCKOPT_CC,		/* "cc": TCP_CONGESTION */
+	SUBFLOW_SOCKOPT_USER_TIMEOUT,	/* "user-timeout": TCP_USER_TIMEOUT, ms; 0 = default */
+	SUBFLOW_SOCKOPT_NODELAY,	/* "nodelay": TCP_NODELAY, 0 or 1 */
+	SUBFLOW_SOCKOPT_KEEPALIVE,	/* "keepalive": SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT */
+	SUBFLOW_SOCKOPT_MAX,
+};
+
+/* pacing: no limit (the kernel's ~0UL). Reading is exact (64 bits), but
+ * bpf_setsockopt() takes the rate as an int, as a 4-byte setsockopt(2) does:
+ * a limit set here must be below 4294967295 bytes per second (~34 Gbit/s). */
+#define SUBFLOW_PACING_UNLIMITED UINT64_MAX
+#define SUBFLOW_PACING_MAX (UINT32_MAX - 1ULL)
+
+struct subflow_sockopt_value {
+	/* mark, priority, tos, pacing (bytes/s or SUBFLOW_PACING_UNLIMITED),
+	 * user timeout (ms), nodelay (0/1), keepalive (0 off, 1 on). */
+	uint64_t value;
+	char	 cc[16];		/* SUBFLOW_SOCKOPT_CC, NUL-terminated */
+	/* SUBFLOW_SOCKOPT_KEEPALIVE: the values in force (the namespace's
+	 * sysctls unless the socket set its own); all three are set together
+	 * when value is 1, ignored when it is 0 (keepalive turned off). */
+	uint32_t keepalive_idle_s;
+	uint32_t keepalive_intvl_s;
+	uint32_t keepalive_count;
+};
+
+/* Read option `opt` of subflow `id` of connection `token` (the local token)
+ * in the caller's network namespace. -ESRCH: no such subflow; -EOPNOTSUPP:
+ * the kernel does not offer this option on that subflow. */
+int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       struct subflow_sockopt_value *out);
+
+/* Set it (keepalive: all four settings at once). subflow_getsockopt() then
+ * tells what the kernel holds. -ESRCH as above; -EOPNOTSUPP: the kernel does
+ * not offer this option on that subflow; -ENOENT: no such congestion control;
+ * -EINVAL / -ERANGE / -EPERM: the kernel refused the value. */
+int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       const struct subflow_sockopt_value *in);
+
+/* "mark", "priority", "pacing", "tos", "cc", "user-timeout", "nodelay",
+ * "keepalive"; NULL for an unknown value. */
+const char *subflow_sockopt_name(enum subflow_sockopt opt);
+
+/* The option named `name` (exactly, or a unique prefix); -EINVAL if none. */
+int subflow_sockopt_parse_name(const char *name, enum subflow_sockopt *opt);
+
+/* Parse the value words of `opt` as the policy language writes them:
+ * mark 0x20, priority 3, tos 0x10, pacing 2mbit (or "unlimited"), cc reno,
+ * user-timeout 500ms, nodelay on|off, keepalive IDLE INTVL COUNT (or "off").
+ * On error returns -EINVAL or -ERANGE and, when err is not NULL, a message. */
+int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, size_t nr_words,
+				struct subflow_sockopt_value *out, char *err, size_t err_size);
+
+/* The value as text: "0x20", "reno", "250000 B/s (2mbit)", "500ms",
+ * "on idle 10s intvl 2s count 3", "off". Always NUL-terminated. */
+void subflow_sockopt_format_value(enum subflow_sockopt opt, const struct subflow_sockopt_value *v,
+				  char *buf, size_t size);
+
+/* ---- Policies ------------------------------------------------------------
+ *
+ * A policy (the language: subflow_policy.h) is compiled for the caller's
+ * network namespace (`dev` selectors resolved to ifindexes and the device's
+ * addresses, each path given the host addresses on it) and written into a
+ * free slot of the policy maps; one update of cgroup_policy then swaps it in.
+ * Every call below is all or nothing: on any error the cgroup keeps the
+ * policy it had, and nothing visible changed.
+ *
+ * The cgroup must be attached (subflow_cgroup_attach), else -ENOENT. A policy
+ * that does not parse or compile gives -EINVAL, with every error in errs
+ * ("FILE:LINE:COL: error: ..."), when errs is not NULL; zero it before first
+ * use and release it with subflow_policy_errors_free() (subflow_policy.h).
+ * -ENOSPC: every one of the SUBFLOW_POLICY_SLOTS slots is in use.
+ */
+struct subflow_policy_errors;
+
+/* Load the policy in `file` for the cgroup v2 directory `cgroup_path`,
+ * replacing its policy if it had one. */
+int subflow_policy_load_file(const char *cgroup_path, const char *file,
+			     struct subflow_policy_errors *errs);
+
+/* The same for the policy text[0..len); `name` names it in messages. */
+int subflow_policy_load_text(const char *cgroup_path, const char *text, size_t len,
+			     const char *name, struct subflow_policy_errors *errs);
+
+/* Remove the cgroup's policy; its subflows are then admitted and left as
+ * they are. -ENOENT if it had none. Detaching the cgroup removes it too. */
+int subflow_policy_unload(const char *cgroup_path);
+
+/* One-rule edits, for orchestrators: rule `index` (0-based, in the order
+ * `subflowctl policy show` lists them) of the cgroup's policy is replaced by,
+ * or the rule is inserted before it as, the rule in rule_text: one line of
+ * the policy language, with or without the word `rule` ("path lte deny").
+ * Errors in rule_text are reported as "rule:1:COL: error: ...", COL counted
+ * in rule_text. insert appends with index == number of rules, or with
+ * index SUBFLOW_POLICY_APPEND. The edited policy goes into a new slot and is
+ * swapped in like a load: atomic too. -ERANGE: no such rule; -ENOSPC on
+ * insert: the policy is full. */
+#define SUBFLOW_POLICY_APPEND (~0U)
+int subflow_policy_set_rule(const char *cgroup_path, unsigned int index,
+			    const char *rule_text, struct subflow_policy_errors *errs);
+int subflow_policy_insert_rule(const char *cgroup_path, unsigned int index,
+			       const char *rule_text, struct subflow_policy_errors *errs);
+int subflow_policy_delete_rule(const char *cgroup_path, unsigned int index);
+
 #ifdef __cplusplus
 }
 #endif

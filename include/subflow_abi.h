@@ -74,7 +74,8 @@ struct subflow_info {
 	__u8  tcp_state;	/* TCP_ESTABLISHED (1) ... as in the kernel */
 	__u8  local_addr_id;	/* MPTCP address id of the local endpoint */
 	__u8  remote_addr_id;	/* MPTCP address id of the remote endpoint */
-	__u8  pad[5];
+	__u8  policy_rule;	/* 1 + index of the policy rule that shaped it; 0: none */
+	__u8  pad[4];
 };
 
 /* conn_info.flags */
@@ -119,6 +120,130 @@ enum subflow_stat {
 	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* snapshot could not enable the state callback */
 	SUBFLOW_STAT_MAX,
 };
+
+/* ---- Policies --------------------------------------------------------------
+ *
+ * A policy is compiled by the loader into one *slot*: its rules occupy
+ * policy_rules[slot * SUBFLOW_POLICY_RULES ...], its paths
+ * policy_paths[slot * SUBFLOW_POLICY_PATHS ...], its header policy_meta[slot].
+ * A cgroup uses the slot named by cgroup_policy[cgroup id]. A new policy is
+ * written into a free slot and then swapped in with one update of
+ * cgroup_policy: programs see the old policy or the new one, never a mix.
+ * A socket follows the policy of its nearest cgroup ancestor that has one.
+ */
+#define SUBFLOW_POLICY_SLOTS		64	/* two per cgroup while a swap is in flight */
+#define SUBFLOW_POLICY_RULES		64	/* rules per policy */
+#define SUBFLOW_POLICY_PATHS		32	/* paths per policy */
+#define SUBFLOW_PATH_PREFIXES		16	/* local prefixes that put a subflow on a path */
+#define SUBFLOW_PATH_IFINDEXES		8	/* devices (bound_dev_if) that do */
+#define SUBFLOW_PATH_BIND_ADDRS		4	/* host addresses per family to bind an initial subflow to */
+#define SUBFLOW_POLICY_TEXT_BYTES	16384	/* canonical source kept for show / edit */
+#define SUBFLOW_NO_PATH			0xffffffffU
+
+struct subflow_prefix {
+	__u8  addr[16];		/* network order; IPv4 in addr[0..3] */
+	__u8  family;		/* SUBFLOW_AF_INET or SUBFLOW_AF_INET6 */
+	__u8  len;		/* prefix length in bits */
+	__u8  pad[2];
+};
+
+/* policy_rules value. Matches are ANDed; a zero `match` matches anything. */
+#define SUBFLOW_MATCH_PATH	(1U << 0)	/* the subflow's local side is on `path` */
+#define SUBFLOW_MATCH_DST	(1U << 1)	/* the peer's address is in `dst` */
+#define SUBFLOW_MATCH_DPORT	(1U << 2)	/* destination port in [dport_lo, dport_hi] */
+#define SUBFLOW_MATCH_FAMILY	(1U << 3)	/* address family is `family` */
+#define SUBFLOW_MATCH_INITIAL	(1U << 4)	/* the connection's first subflow */
+#define SUBFLOW_MATCH_JOIN	(1U << 5)	/* an MP_JOIN subflow */
+
+/* Actions: the same bits as the parser's SUBFLOW_POLICY_ACT_*. */
+#define SUBFLOW_ACT_VERDICT	(1U << 0)
+#define SUBFLOW_ACT_MARK	(1U << 1)
+#define SUBFLOW_ACT_CC		(1U << 2)
+#define SUBFLOW_ACT_TOS		(1U << 3)
+#define SUBFLOW_ACT_PRIORITY	(1U << 4)
+#define SUBFLOW_ACT_PACING	(1U << 5)
+#define SUBFLOW_ACT_USER_TIMEOUT (1U << 6)
+#define SUBFLOW_ACT_KEEPALIVE	(1U << 7)
+#define SUBFLOW_ACT_NODELAY	(1U << 8)
+
+#define SUBFLOW_VERDICT_NONE	0	/* options only: admitted */
+#define SUBFLOW_VERDICT_ALLOW	1
+#define SUBFLOW_VERDICT_DENY	2
+
+struct subflow_rule {
+	__u32 match;		/* SUBFLOW_MATCH_* */
+	__u32 path;		/* index within the policy's paths */
+	struct subflow_prefix dst;
+	__u16 dport_lo;
+	__u16 dport_hi;
+	__u8  family;
+	__u8  tos;		/* IP_TOS / IPV6_TCLASS */
+	__u8  pad[2];
+	__u32 actions;		/* SUBFLOW_ACT_* */
+	__u32 verdict;		/* SUBFLOW_VERDICT_* */
+	__u32 mark;		/* SO_MARK */
+	__u32 priority;		/* SO_PRIORITY */
+	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT */
+	__u32 keepalive_idle;	/* TCP_KEEPIDLE, seconds (with SO_KEEPALIVE) */
+	__u32 keepalive_intvl;	/* TCP_KEEPINTVL, seconds */
+	__u32 keepalive_count;	/* TCP_KEEPCNT */
+	__u32 line;		/* source line, for messages */
+	__u64 pacing_rate;	/* SO_MAX_PACING_RATE, bytes per second */
+	char  cc[16];		/* TCP_CONGESTION */
+};
+
+/* policy_paths value: what puts a subflow's local side on the path, and the
+ * host's addresses on it (resolved by the loader, dev selectors through
+ * rtnetlink, in the network namespace the policy was loaded from). */
+struct subflow_path {
+	char  name[32];
+	__u32 nr_prefixes;
+	__u32 nr_ifindexes;
+	__u32 ifindexes[SUBFLOW_PATH_IFINDEXES];
+	struct subflow_prefix prefixes[SUBFLOW_PATH_PREFIXES];
+	__u32 nr_bind4;
+	__u32 nr_bind6;
+	__u32 bind4[SUBFLOW_PATH_BIND_ADDRS];		/* IPv4, network order */
+	__u8  bind6[SUBFLOW_PATH_BIND_ADDRS][16];	/* IPv6 */
+};
+
+/* policy_meta value. */
+#define SUBFLOW_MPTCPIFY_UNSET	0
+#define SUBFLOW_MPTCPIFY_ON	1
+#define SUBFLOW_MPTCPIFY_OFF	2
+
+struct subflow_policy_meta {
+	__u32 nr_rules;
+	__u32 nr_paths;
+	__u32 mptcpify;		/* SUBFLOW_MPTCPIFY_* */
+	__u32 pad;
+	__u64 generation;	/* increases with every load, machine-wide */
+	__u64 loaded_ns;	/* CLOCK_BOOTTIME */
+	__u64 cgroup_id;	/* the cgroup it was loaded for */
+};
+
+/* cgroup_policy value (key: cgroup id, __u64). */
+struct subflow_cgroup_policy {
+	__u32 slot;
+	__u32 pad;
+	__u64 generation;
+};
+
+/* policy_text value: the canonical text of the policy in that slot. */
+struct subflow_policy_text {
+	char text[SUBFLOW_POLICY_TEXT_BYTES];
+};
+
+/* Counters (per-CPU arrays, summed by readers):
+ *   rule_hits[slot * SUBFLOW_POLICY_RULES + rule]: subflows that rule decided
+ *   path_denials[slot * SUBFLOW_POLICY_PATHS + path]: subflows refused on that path
+ *   policy_no_match[slot]: subflows that matched no rule */
+
+_Static_assert(sizeof(struct subflow_prefix) == 20, "subflow_prefix ABI");
+_Static_assert(sizeof(struct subflow_rule) == 96, "subflow_rule ABI");
+_Static_assert(sizeof(struct subflow_path) == 480, "subflow_path ABI");
+_Static_assert(sizeof(struct subflow_policy_meta) == 40, "subflow_policy_meta ABI");
+_Static_assert(sizeof(struct subflow_cgroup_policy) == 16, "subflow_cgroup_policy ABI");
 
 /* Capacities; the loader may raise them before load (--max-conns). */
 #define SUBFLOW_DEFAULT_MAX_CONNS	65536

@@ -43,5 +43,16 @@ int do_cgroup(int argc, char **argv);
 int do_subflow(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_unload(int argc, char **argv);
+int do_policy(int argc, char **argv);
+
+/* cli_policy.c, also used by `cgroup attach ... policy FILE`. */
+struct subflow_policy_errors;
+struct subflow_compiled_policy;
+/* Parse and compile FILE; NULL when it is not valid, after printing every
+ * error, with the exit status in *status. Free the result. */
+struct subflow_compiled_policy *compile_policy_file(const char *file, int *status);
+/* Print every error (or {"error", "file", "errors"} in JSON mode); returns 1. */
+int fail_policy_errors(const char *file, const struct subflow_policy_errors *errs, int err);
+void print_policy_warnings(const struct subflow_compiled_policy *c);
 
 #endif

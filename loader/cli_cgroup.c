@@ -4,19 +4,23 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include "cli.h"
+#include "policy.h"
 
 static int do_help(int argc, char **argv)
 {
 	fprintf(stderr,
-		"Usage: %s [OPTIONS] cgroup { attach | detach } CGROUP_PATH\n"
+		"Usage: %s [OPTIONS] cgroup attach CGROUP_PATH [policy FILE]\n"
+		"       %s [OPTIONS] cgroup detach CGROUP_PATH\n"
 		"       %s [OPTIONS] cgroup list\n"
 		"\n"
 		"  attach  load the engine if needed, attach it to the cgroup v2 directory\n"
 		"          CGROUP_PATH (pinned: it stays after the command exits), and record\n"
-		"          the MPTCP subflows its processes already have\n"
-		"  detach  detach from CGROUP_PATH and forget the subflows it tracked\n"
+		"          the MPTCP subflows its processes already have; with `policy FILE`,\n"
+		"          check FILE first (a bad file attaches nothing), then load it\n"
+		"  detach  detach from CGROUP_PATH, remove its policy and forget the\n"
+		"          subflows it tracked\n"
 		"  list    the cgroups the engine is attached to\n",
-		bin_name, bin_name);
+		bin_name, bin_name, bin_name);
 	return 0;
 }
 
@@ -30,23 +34,56 @@ static int check_one_path(int argc, char **argv, const char *verb)
 	return 0;
 }
 
+/* attach CGROUP_PATH [policy FILE]: the policy is parsed and compiled
+ * before anything is attached, so that a bad file attaches nothing; if it
+ * cannot be installed afterwards, the attachment is undone. */
 static int do_attach(int argc, char **argv)
 {
+	struct subflow_compiled_policy *policy = NULL;
+	const char *file = NULL;
 	uint64_t cgroup_id;
-	int err;
+	int err, status;
 
-	err = check_one_path(argc, argv, "attach");
-	if (err)
-		return err;
-	err = subflow_cgroup_attach(argv[0]);
+	if (argc >= 2 && is_prefix(argv[1], "policy")) {
+		if (argc < 3)
+			return usage_error("'cgroup attach %s policy' needs FILE", argv[0]);
+		if (argc > 3)
+			return usage_error("'cgroup attach': unexpected argument '%s'", argv[3]);
+		file = argv[2];
+	} else {
+		err = check_one_path(argc, argv, "attach");
+		if (err)
+			return err;
+	}
+	err = subflow_cgroup_id_of(argv[0], &cgroup_id);
 	if (err)
 		return fail_errno(err, "cgroup attach");
-	subflow_cgroup_id_of(argv[0], &cgroup_id);
+	if (file) {
+		policy = compile_policy_file(file, &status);
+		if (!policy)
+			return status;
+	}
+	err = subflow_cgroup_attach(argv[0]);
+	if (err) {
+		free(policy);
+		return fail_errno(err, "cgroup attach");
+	}
+	if (policy) {
+		err = subflow_policy_install(cgroup_id, policy, NULL);
+		free(policy);
+		if (err) {
+			status = fail_errno(err, "cgroup attach: policy load");
+			subflow_cgroup_detach(argv[0]);
+			return status;
+		}
+	}
 	if (json_output) {
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "cgroup", argv[0]);
 		jsonw_uint_field(json_wtr, "cgroup_id", cgroup_id);
 		jsonw_string_field(json_wtr, "pin_dir", subflow_pin_dir());
+		if (file)
+			jsonw_string_field(json_wtr, "policy", file);
 		jsonw_end_object(json_wtr);
 	}
 	return 0;

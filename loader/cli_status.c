@@ -86,6 +86,13 @@ static void read_sysctl(const char *path, char *buf, size_t size)
 	fclose(f);
 }
 
+static bool pin_present(const char *name)
+{
+	char path[4096];
+
+	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
+}
+
 static void read_prog(struct prog_row *row)
 {
 	char path[4096];
@@ -141,19 +148,23 @@ int do_status(int argc, char **argv)
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
 		"snapshot_no_close_cb",
 	};
-	struct prog_row progs[] = { { .pin = PIN_PROG_TRACK }, { .pin = PIN_PROG_SNAPSHOT } };
+	struct prog_row progs[16] = {};
+	size_t nr_progs = 0;
 	struct map_row maps[MAP__COUNT];
 	struct subflow_attachment *att = NULL;
 	uint64_t stats[SUBFLOW_STAT_MAX] = {};
 	char enabled[16], pms[64], pm[32];
-	bool loaded, have_stats;
+	bool loaded, have_stats, mptcpify_active;
 	size_t nr_att = 0;
 
 	if (argc > 0)
 		return usage_error("'status': unexpected argument '%s'", argv[0]);
 	loaded = subflow_engine_loaded();
-	for (size_t i = 0; i < 2; i++)
-		read_prog(&progs[i]);
+	for (; subflow_prog_pins[nr_progs] && nr_progs < 16; nr_progs++) {
+		progs[nr_progs].pin = subflow_prog_pins[nr_progs];
+		read_prog(&progs[nr_progs]);
+	}
+	mptcpify_active = pin_present(PIN_LINK_MPTCPIFY);
 	for (int i = 0; i < MAP__COUNT; i++) {
 		memset(&maps[i], 0, sizeof(maps[i]));
 		maps[i].name = subflow_map_names[i];
@@ -177,7 +188,7 @@ int do_status(int argc, char **argv)
 		jsonw_uint_field(json_wtr, "abi_version", SUBFLOW_ABI_VERSION);
 		jsonw_name(json_wtr, "programs");
 		jsonw_start_array(json_wtr);
-		for (size_t i = 0; i < 2; i++) {
+		for (size_t i = 0; i < nr_progs; i++) {
 			if (!progs[i].present)
 				continue;
 			jsonw_start_object(json_wtr);
@@ -221,6 +232,7 @@ int do_status(int argc, char **argv)
 		jsonw_name(json_wtr, "kernel");
 		jsonw_start_object(json_wtr);
 		jsonw_bool_field(json_wtr, "mptcp_enabled", !strcmp(enabled, "1"));
+		jsonw_bool_field(json_wtr, "mptcpify_active", mptcpify_active);
 		jsonw_string_field(json_wtr, "path_manager", pm);
 		jsonw_string_field(json_wtr, "available_path_managers", pms);
 		jsonw_name(json_wtr, "features");
@@ -238,7 +250,7 @@ int do_status(int argc, char **argv)
 	       subflow_pin_dir(), SUBFLOW_ABI_VERSION);
 	if (loaded) {
 		printf("\nprograms:\n");
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < nr_progs; i++)
 			if (progs[i].present)
 				printf("  %-18s id %-6u %s\n", progs[i].info.name, progs[i].info.id,
 				       prog_type_name(progs[i].info.type));
@@ -268,6 +280,9 @@ int do_status(int argc, char **argv)
 	}
 	printf("\nkernel:\n  MPTCP %s, path manager %s (available: %s)\n",
 	       !strcmp(enabled, "1") ? "enabled" : "DISABLED", pm, pms);
+	if (loaded)
+		printf("  %-62s %s\n", "mptcpify (fmod_ret on update_socket_protocol) attached",
+		       mptcpify_active ? "yes" : "no (the kernel refused it: see the load warning)");
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
 		printf("  %-62s %s\n", features[i].name, features[i].found ? "yes" : "no");
 	free(att);

@@ -17,13 +17,21 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] subflow list [token TOKEN] [--all-netns]\n"
 		"       %s [OPTIONS] subflow show token TOKEN id ID\n"
 		"       %s [OPTIONS] subflow monitor [count N]\n"
+		"       %s [OPTIONS] subflow getsockopt token TOKEN id ID OPTION\n"
+		"       %s [OPTIONS] subflow setsockopt token TOKEN id ID OPTION VALUE...\n"
 		"\n"
 		"  list     the tracked MPTCP connections of this network namespace (every\n"
 		"           namespace with --all-netns) and their subflows (GET_SUB_IDS)\n"
 		"  show     one subflow's endpoints and state (GET_SUB_TUPLE)\n"
 		"  monitor  print subflow up / established / down events as they happen\n"
-		"  TOKEN is the connection's local MPTCP token, decimal or 0x-hex.\n",
-		bin_name, bin_name, bin_name);
+		"  getsockopt  read one socket option of one subflow (SUB_GETSOCKOPT)\n"
+		"  setsockopt  set it on that subflow only (SUB_SETSOCKOPT), print what the\n"
+		"              kernel then holds; neither needs the engine to be loaded\n"
+		"  TOKEN is the connection's local MPTCP token, decimal or 0x-hex.\n"
+		"  OPTION VALUE := mark 0x20 | priority 3 | tos 0x10 | cc reno\n"
+		"                | pacing 2mbit|unlimited | user-timeout 500ms | nodelay on|off\n"
+		"                | keepalive IDLE INTVL COUNT (e.g. 10s 2s 3) | keepalive off\n",
+		bin_name, bin_name, bin_name, bin_name, bin_name);
 	return 0;
 }
 
@@ -87,6 +95,7 @@ static void json_subflow(const struct subflow_info *sf)
 	jsonw_uint_field(json_wtr, "age_ms", now_ns > sf->created_ns ?
 					     (now_ns - sf->created_ns) / 1000000 : 0);
 	jsonw_bool_field(json_wtr, "snapshot", sf->flags & SUBFLOW_F_SNAPSHOT);
+	jsonw_uint_field(json_wtr, "policy_rule", sf->policy_rule);
 	jsonw_end_object(json_wtr);
 }
 
@@ -394,12 +403,135 @@ static int do_monitor(int argc, char **argv)
 	return err ? fail("monitor: %s", strerror(-err)) : 0;
 }
 
+/* subflow getsockopt|setsockopt token TOKEN id ID OPTION [VALUE...] */
+static int sockopt_command(bool set, int argc, char **argv)
+{
+	const char *verb = set ? "setsockopt" : "getsockopt";
+	bool have_token = false, have_id = false;
+	struct subflow_sockopt_value value = {};
+	char text[128], why[256], msg[512];
+	enum subflow_sockopt opt;
+	uint32_t token = 0, id = 0;
+	const char *name;
+	int err = 0;
+
+	while (argc >= 2 && (is_prefix(argv[0], "token") || is_prefix(argv[0], "id"))) {
+		if (is_prefix(argv[0], "token")) {
+			err = parse_token(argv[1], &token);
+			if (err)
+				return err;
+			have_token = true;
+		} else {
+			if (subflow_parse_u32(argv[1], &id))
+				return usage_error("id: '%s' is not a number", argv[1]);
+			have_id = true;
+		}
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	if (!have_token || !have_id || argc < 1) {
+		snprintf(msg, sizeof(msg), "'subflow %s' needs token TOKEN id ID OPTION%s", verb,
+			 set ? " VALUE" : "");
+		goto usage;
+	}
+	if (subflow_sockopt_parse_name(argv[0], &opt)) {
+		snprintf(msg, sizeof(msg), "'subflow %s': unknown option '%s', expected mark, "
+			 "priority, pacing, tos, cc, user-timeout, nodelay or keepalive", verb, argv[0]);
+		goto usage;
+	}
+	name = subflow_sockopt_name(opt);
+	NEXT_ARG();
+	if (!set && argc > 0) {
+		snprintf(msg, sizeof(msg), "'subflow getsockopt %s': unexpected argument '%s'", name,
+			 argv[0]);
+		goto usage;
+	}
+	if (set && subflow_sockopt_parse_value(opt, argv, argc, &value, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "'subflow setsockopt %s': %s", name, why);
+		goto usage;
+	}
+
+	if (set) {
+		err = subflow_setsockopt(token, id, opt, &value);
+		if (err == -ENOENT && opt == SUBFLOW_SOCKOPT_CC)
+			return fail("no congestion control '%s' in this kernel "
+				    "(see net.ipv4.tcp_available_congestion_control)", value.cc);
+		if (err == -EINVAL || err == -ERANGE || err == -EPERM)
+			return fail("the kernel refused %s on subflow %u of connection 0x%08x: %s",
+				    name, id, token, strerror(-err));
+	}
+	if (!err)
+		err = subflow_getsockopt(token, id, opt, &value);
+	if (err == -ESRCH)
+		return fail("no MPTCP subflow with id %u in a connection with token 0x%08x (%u) "
+			    "in this network namespace", id, token, token);
+	if (err == -EOPNOTSUPP)
+		return fail("the kernel does not offer %s on subflow %u of connection 0x%08x",
+			    name, id, token);
+	if (err)
+		return fail_errno(err, verb);
+
+	if (!json_output) {
+		subflow_sockopt_format_value(opt, &value, text, sizeof(text));
+		printf("%s %s\n", name, text);
+		return 0;
+	}
+	jsonw_start_object(json_wtr);
+	jsonw_uint_field(json_wtr, "token", token);
+	jsonw_uint_field(json_wtr, "id", id);
+	jsonw_string_field(json_wtr, "option", name);
+	jsonw_name(json_wtr, "value");
+	switch (opt) {
+	case SUBFLOW_SOCKOPT_CC:
+		jsonw_string(json_wtr, value.cc);
+		break;
+	case SUBFLOW_SOCKOPT_NODELAY:
+		jsonw_bool(json_wtr, value.value);
+		break;
+	case SUBFLOW_SOCKOPT_PACING:	/* bytes per second; null: unlimited */
+		if (value.value == SUBFLOW_PACING_UNLIMITED)
+			jsonw_null(json_wtr);
+		else
+			jsonw_uint(json_wtr, value.value);
+		break;
+	case SUBFLOW_SOCKOPT_KEEPALIVE:
+		jsonw_start_object(json_wtr);
+		jsonw_bool_field(json_wtr, "on", value.value);
+		jsonw_uint_field(json_wtr, "idle_s", value.keepalive_idle_s);
+		jsonw_uint_field(json_wtr, "intvl_s", value.keepalive_intvl_s);
+		jsonw_uint_field(json_wtr, "count", value.keepalive_count);
+		jsonw_end_object(json_wtr);
+		break;
+	default:	/* user-timeout in ms, the others as plain numbers */
+		jsonw_uint(json_wtr, value.value);
+		break;
+	}
+	jsonw_end_object(json_wtr);
+	return 0;
+
+usage:
+	do_help(0, NULL);
+	return usage_error("%s", msg);
+}
+
+static int do_getsockopt(int argc, char **argv)
+{
+	return sockopt_command(false, argc, argv);
+}
+
+static int do_setsockopt(int argc, char **argv)
+{
+	return sockopt_command(true, argc, argv);
+}
+
 int do_subflow(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "list", do_list },
 		{ "show", do_show },
 		{ "monitor", do_monitor },
+		{ "getsockopt", do_getsockopt },
+		{ "setsockopt", do_setsockopt },
 		{ "help", do_help },
 		{ 0 },
 	};

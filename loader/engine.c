@@ -18,8 +18,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
+#include "policy.h"
 #include "track.skel.h"
 #include "snapshot.skel.h"
+#include "admit.skel.h"
+#include "options.skel.h"
+#include "mptcpify.skel.h"
 
 static int pin_exists(const char *name)
 {
@@ -51,7 +55,88 @@ static int pin_program(struct bpf_program *prog, const char *name)
 	return err;
 }
 
-/* Load both objects; maps are created, or reused when already pinned, by
+/* The hooks of one cgroup attachment, in the order they run: the tracker
+ * first, so that the options program finds the subflow's entry. */
+static const struct cgroup_hook {
+	const char *prog_pin;
+	enum bpf_attach_type type;
+	const char *link_suffix;	/* "" for the tracker: its pin marks the attachment */
+} cgroup_hooks[] = {
+	{ PIN_PROG_TRACK, BPF_CGROUP_SOCK_OPS, "" },
+	{ PIN_PROG_OPTIONS, BPF_CGROUP_SOCK_OPS, "_options" },
+	{ PIN_PROG_CONNECT4, BPF_CGROUP_INET4_CONNECT, "_connect4" },
+	{ PIN_PROG_CONNECT6, BPF_CGROUP_INET6_CONNECT, "_connect6" },
+	{ PIN_PROG_BIND4, BPF_CGROUP_INET4_BIND, "_bind4" },
+	{ PIN_PROG_BIND6, BPF_CGROUP_INET6_BIND, "_bind6" },
+};
+#define NR_CGROUP_HOOKS (sizeof(cgroup_hooks) / sizeof(cgroup_hooks[0]))
+
+const char *const subflow_prog_pins[] = {
+	PIN_PROG_TRACK, PIN_PROG_SNAPSHOT, PIN_PROG_OPTIONS, PIN_PROG_CONNECT4,
+	PIN_PROG_CONNECT6, PIN_PROG_BIND4, PIN_PROG_BIND6, PIN_PROG_MPTCPIFY, NULL,
+};
+
+/* Load one object (its maps are created, or reused when pinned, through
+ * pin_root_path) and pin its programs, except the tracker's, which
+ * load_locked() pins last. */
+static int load_object(struct bpf_object *obj, const char *what)
+{
+	struct bpf_program *prog;
+	int err;
+
+	err = bpf_object__load(obj);
+	if (err) {
+		pr_err("cannot load the %s BPF programs: %s (run with -d for the verifier log)\n",
+		       what, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(prog, obj) {
+		char name[64];
+
+		if (!strcmp(bpf_program__name(prog), "subflow_track"))
+			continue;
+		snprintf(name, sizeof(name), PIN_PROG_PREFIX "%s",
+			 bpf_program__name(prog) + strlen("subflow_"));
+		err = pin_program(prog, name);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* mptcpify needs fmod_ret on update_socket_protocol (Linux 6.6+); without
+ * it the rest of the engine works, and `status` says the feature is absent. */
+static void load_mptcpify(const struct bpf_object_open_opts *opts)
+{
+	struct mptcpify_bpf *skel;
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int err;
+
+	subflow_log_libbpf(false);
+	skel = mptcpify_bpf__open_opts(opts);
+	err = skel ? mptcpify_bpf__load(skel) : -errno;
+	subflow_log_libbpf(true);
+	if (err) {
+		pr_warn("mptcpify unavailable on this kernel (fmod_ret update_socket_protocol): %s\n",
+			strerror(-err));
+		goto out;
+	}
+	link = bpf_program__attach(skel->progs.subflow_mptcpify);
+	if (!link) {
+		pr_warn("mptcpify: cannot attach: %s\n", strerror(errno));
+		goto out;
+	}
+	if (!subflow_pin_path(path, sizeof(path), PIN_LINK_MPTCPIFY) && !bpf_link__pin(link, path))
+		pin_program(skel->progs.subflow_mptcpify, PIN_PROG_MPTCPIFY);
+	else
+		pr_warn("mptcpify: cannot pin its link: %s\n", strerror(errno));
+	bpf_link__destroy(link);	/* the pin keeps it attached */
+out:
+	mptcpify_bpf__destroy(skel);
+}
+
+/* Load every object; maps are created, or reused when already pinned, by
  * libbpf's pin_root_path. Programs are pinned so that later processes attach
  * the very same programs (their ids never change while the engine lives). */
 static int load_locked(void)
@@ -59,6 +144,8 @@ static int load_locked(void)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = subflow_pin_dir());
 	bool had_map_pin[MAP__COUNT];
 	struct snapshot_bpf *snap = NULL;
+	struct options_bpf *options = NULL;
+	struct admit_bpf *admit = NULL;
 	struct track_bpf *track = NULL;
 	int err, i;
 
@@ -68,42 +155,38 @@ static int load_locked(void)
 		had_map_pin[i] = pin_exists(subflow_map_names[i]);
 
 	track = track_bpf__open_opts(&opts);
-	if (!track) {
-		err = -errno;
-		pr_err("cannot open the tracker BPF object: %s\n", strerror(-err));
-		goto cleanup;
-	}
-	err = track_bpf__load(track);
-	if (err) {
-		pr_err("cannot load the tracker BPF program: %s (run with -d for the verifier log)\n",
-		       strerror(-err));
-		goto cleanup;
-	}
 	snap = snapshot_bpf__open_opts(&opts);
-	if (!snap) {
+	admit = admit_bpf__open_opts(&opts);
+	options = options_bpf__open_opts(&opts);
+	if (!track || !snap || !admit || !options) {
 		err = -errno;
-		pr_err("cannot open the snapshot BPF object: %s\n", strerror(-err));
+		pr_err("cannot open the engine's BPF objects: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	err = snapshot_bpf__load(snap);
-	if (err) {
-		pr_err("cannot load the snapshot iterator: %s (run with -d for the verifier log)\n",
-		       strerror(-err));
-		goto cleanup;
-	}
-	err = pin_program(snap->progs.subflow_iter, PIN_PROG_SNAPSHOT);
+	err = load_object(track->obj, "tracker");
+	if (!err)
+		err = load_object(snap->obj, "snapshot");
+	if (!err)
+		err = load_object(admit->obj, "admission");
+	if (!err)
+		err = load_object(options->obj, "options");
 	if (err)
 		goto cleanup;
+	load_mptcpify(&opts);
 	/* The tracker's pin is what marks the engine as loaded: pin it last. */
 	err = pin_program(track->progs.subflow_track, PIN_PROG_TRACK);
 
 cleanup:
 	if (err) {
-		unpin(PIN_PROG_SNAPSHOT);
+		unpin(PIN_LINK_MPTCPIFY);
+		for (i = 0; subflow_prog_pins[i]; i++)
+			unpin(subflow_prog_pins[i]);
 		for (i = 0; i < MAP__COUNT; i++)
 			if (!had_map_pin[i])
 				unpin(subflow_map_names[i]);
 	}
+	options_bpf__destroy(options);
+	admit_bpf__destroy(admit);
 	snapshot_bpf__destroy(snap);
 	track_bpf__destroy(track);
 	return err;
@@ -126,10 +209,86 @@ static void link_pin_name(uint64_t cgroup_id, char *buf, size_t size)
 	snprintf(buf, size, PIN_LINK_PREFIX "%" PRIu64, cgroup_id);
 }
 
+/* Create the links of every hook (all or nothing), then pin them, the
+ * tracker's last: a half-made attachment is never visible. */
+static int attach_hooks(const char *cgroup_path, uint64_t cgroup_id)
+{
+	int link_fds[NR_CGROUP_HOOKS], cg_fd, err = 0;
+	char name[96], path[PATH_MAX];
+	size_t i, created = 0, pinned = 0;
+
+	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		pr_err("cannot open cgroup %s: %s\n", cgroup_path, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < NR_CGROUP_HOOKS; i++) {
+		int prog_fd;
+
+		err = subflow_pin_path(path, sizeof(path), cgroup_hooks[i].prog_pin);
+		if (err)
+			goto out;
+		prog_fd = bpf_obj_get(path);
+		if (prog_fd < 0) {
+			err = -errno;
+			pr_err("cannot open pinned program %s: %s\n", path, strerror(-err));
+			goto out;
+		}
+		link_fds[i] = bpf_link_create(prog_fd, cg_fd, cgroup_hooks[i].type, NULL);
+		close(prog_fd);
+		if (link_fds[i] < 0) {
+			err = -errno;
+			pr_err("cannot attach %s to cgroup %s: %s\n", cgroup_hooks[i].prog_pin,
+			       cgroup_path, strerror(-err));
+			goto out;
+		}
+		created++;
+	}
+	/* Reverse order: the tracker's link, which marks the attachment, last. */
+	for (i = NR_CGROUP_HOOKS; i-- > 0;) {
+		snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
+			 cgroup_hooks[i].link_suffix);
+		err = subflow_pin_path(path, sizeof(path), name);
+		if (!err && bpf_obj_pin(link_fds[i], path))
+			err = -errno;
+		if (err) {
+			pr_err("cannot pin link at %s: %s\n", path, strerror(-err));
+			goto out;
+		}
+		pinned++;
+	}
+out:
+	if (err) {
+		for (i = NR_CGROUP_HOOKS; pinned > 0; pinned--) {
+			i--;
+			snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
+				 cgroup_hooks[i].link_suffix);
+			unpin(name);
+		}
+	}
+	for (i = 0; i < created; i++)
+		close(link_fds[i]);	/* pinned links stay attached; the others detach */
+	close(cg_fd);
+	return err;
+}
+
+/* Remove the pins of every hook of one attachment: the links detach. */
+static void detach_hooks(uint64_t cgroup_id)
+{
+	char name[96];
+
+	for (size_t i = 0; i < NR_CGROUP_HOOKS; i++) {
+		snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
+			 cgroup_hooks[i].link_suffix);
+		unpin(name);
+	}
+}
+
 int subflow_cgroup_attach(const char *cgroup_path)
 {
-	char name[64], path[PATH_MAX];
-	int lock_fd, prog_fd = -1, cg_fd = -1, link_fd = -1, map_fd, err;
+	char name[64];
+	int lock_fd, map_fd, err;
 	uint64_t cgroup_id;
 	uint32_t one = 1;
 
@@ -149,38 +308,15 @@ int subflow_cgroup_attach(const char *cgroup_path)
 		err = -EEXIST;
 		goto out;
 	}
-	err = subflow_pin_path(path, sizeof(path), PIN_PROG_TRACK);
-	if (err)
-		goto out;
-	prog_fd = bpf_obj_get(path);
-	if (prog_fd < 0) {
-		err = -errno;
-		pr_err("cannot open pinned program %s: %s\n", path, strerror(-err));
-		goto out;
-	}
-	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0) {
-		err = -errno;
-		pr_err("cannot open cgroup %s: %s\n", cgroup_path, strerror(-err));
-		goto out;
-	}
-	link_fd = bpf_link_create(prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
-	if (link_fd < 0) {
-		err = -errno;
-		pr_err("cannot attach sockops to cgroup %s: %s\n", cgroup_path, strerror(-err));
-		goto out;
-	}
+	/* Recorded before the tracker runs, so that the snapshot can tell the
+	 * cgroup's subflows from the others. */
 	map_fd = subflow_map_fd(MAP_ATTACHED_CGROUPS);
 	if (map_fd < 0 || bpf_map_update_elem(map_fd, &cgroup_id, &one, BPF_ANY)) {
 		err = map_fd < 0 ? map_fd : -errno;
 		pr_err("cannot record the attachment: %s\n", strerror(-err));
 		goto out;
 	}
-	err = subflow_pin_path(path, sizeof(path), name);
-	if (!err && bpf_obj_pin(link_fd, path)) {
-		err = -errno;
-		pr_err("cannot pin link at %s: %s\n", path, strerror(-err));
-	}
+	err = attach_hooks(cgroup_path, cgroup_id);
 	if (err) {
 		bpf_map_delete_elem(map_fd, &cgroup_id);
 		goto out;
@@ -192,12 +328,6 @@ int subflow_cgroup_attach(const char *cgroup_path)
 		pr_warn("snapshot of existing subflows in %s failed; new subflows are tracked\n",
 			cgroup_path);
 out:
-	if (link_fd >= 0)
-		close(link_fd);	/* the pin keeps it attached */
-	if (cg_fd >= 0)
-		close(cg_fd);
-	if (prog_fd >= 0)
-		close(prog_fd);
 	subflow_unlock(lock_fd);
 	return err;
 }
@@ -290,7 +420,9 @@ int subflow_cgroup_detach(const char *cgroup_path)
 		err = -ENOENT;
 		goto out;
 	}
-	unpin(name);	/* the last reference: the link detaches */
+	detach_hooks(cgroup_id);	/* the pins were the last references */
+	/* Its policy goes with it (none is fine). */
+	subflow_policy_remove_locked(cgroup_id);
 	map_fd = subflow_map_fd(MAP_ATTACHED_CGROUPS);
 	if (map_fd >= 0)
 		bpf_map_delete_elem(map_fd, &cgroup_id);
@@ -343,8 +475,9 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((ent = readdir(dir))) {
-		if (strncmp(ent->d_name, PIN_LINK_PREFIX, strlen(PIN_LINK_PREFIX)))
-			continue;
+		if (strncmp(ent->d_name, PIN_LINK_PREFIX, strlen(PIN_LINK_PREFIX)) ||
+		    strchr(ent->d_name + strlen(PIN_LINK_PREFIX), '_'))
+			continue;	/* not a link, or another hook of an attachment */
 		if (n < max && read_attachment(ent->d_name, &out[n]))
 			continue;
 		n++;
@@ -370,16 +503,17 @@ int subflow_engine_unload(void)
 	dir = opendir(subflow_pin_dir());
 	if (dir) {
 		while ((ent = readdir(dir))) {
-			if (!strncmp(ent->d_name, PIN_LINK_PREFIX, strlen(PIN_LINK_PREFIX))) {
+			if (!strncmp(ent->d_name, "link_", strlen("link_"))) {
 				unpin(ent->d_name);
 				had_any = true;
 			}
 		}
 		closedir(dir);
 	}
-	had_any |= pin_exists(PIN_PROG_TRACK) || pin_exists(PIN_PROG_SNAPSHOT);
-	unpin(PIN_PROG_TRACK);
-	unpin(PIN_PROG_SNAPSHOT);
+	for (i = 0; subflow_prog_pins[i]; i++) {
+		had_any |= pin_exists(subflow_prog_pins[i]);
+		unpin(subflow_prog_pins[i]);
+	}
 	for (i = 0; i < MAP__COUNT; i++) {
 		had_any |= pin_exists(subflow_map_names[i]);
 		unpin(subflow_map_names[i]);

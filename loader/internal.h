@@ -30,9 +30,22 @@ void subflow_log_set_sink(subflow_log_sink sink);
 
 /* ---- pins.c: the pin directory and the maps in it -------------------------- */
 /* Names of the pinned objects, relative to the pin directory. */
-#define PIN_PROG_TRACK    "prog_track"
-#define PIN_PROG_SNAPSHOT "prog_snapshot"
-#define PIN_LINK_PREFIX   "link_cgroup_"	/* + cgroup id in decimal */
+/* Programs are pinned as "prog_" + their name without "subflow_". */
+#define PIN_PROG_PREFIX    "prog_"
+#define PIN_PROG_TRACK     "prog_track"		/* its pin marks the engine as loaded */
+#define PIN_PROG_SNAPSHOT  "prog_iter"
+#define PIN_PROG_OPTIONS   "prog_options"
+#define PIN_PROG_CONNECT4  "prog_connect4"
+#define PIN_PROG_CONNECT6  "prog_connect6"
+#define PIN_PROG_BIND4     "prog_bind4"
+#define PIN_PROG_BIND6     "prog_bind6"
+#define PIN_PROG_MPTCPIFY  "prog_mptcpify"
+/* One attachment = the tracker's link "link_cgroup_<id>" (its pin marks the
+ * cgroup as attached) plus "link_cgroup_<id>_<hook>" for the other hooks. */
+#define PIN_LINK_PREFIX    "link_cgroup_"
+#define PIN_LINK_MPTCPIFY  "link_mptcpify"	/* global fmod_ret link */
+/* Every program pin, for status and unload; NULL-terminated. */
+extern const char *const subflow_prog_pins[];
 #define PIN_LOCK_FILE     "."	/* flock() on the directory itself */
 
 enum subflow_map_id {
@@ -42,6 +55,14 @@ enum subflow_map_id {
 	MAP_SUBFLOW_SK_KEYS,
 	MAP_EVENTS,
 	MAP_STATS,
+	MAP_POLICY_RULES,
+	MAP_POLICY_PATHS,
+	MAP_POLICY_META,
+	MAP_POLICY_TEXT,
+	MAP_CGROUP_POLICY,
+	MAP_RULE_HITS,
+	MAP_PATH_DENIALS,
+	MAP_POLICY_NO_MATCH,
 	MAP__COUNT,
 };
 extern const char *const subflow_map_names[MAP__COUNT];

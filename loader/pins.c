@@ -25,11 +25,20 @@ const char *const subflow_map_names[MAP__COUNT] = {
 	[MAP_SUBFLOW_SK_KEYS] = "subflow_sk_keys",
 	[MAP_EVENTS] = "events",
 	[MAP_STATS] = "stats",
+	[MAP_POLICY_RULES] = "policy_rules",
+	[MAP_POLICY_PATHS] = "policy_paths",
+	[MAP_POLICY_META] = "policy_meta",
+	[MAP_POLICY_TEXT] = "policy_text",
+	[MAP_CGROUP_POLICY] = "cgroup_policy",
+	[MAP_RULE_HITS] = "rule_hits",
+	[MAP_PATH_DENIALS] = "path_denials",
+	[MAP_POLICY_NO_MATCH] = "policy_no_match",
 };
 
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
 static char pin_dir[PATH_MAX];
-static int map_fds[MAP__COUNT] = { -1, -1, -1, -1, -1, -1 };
+static int map_fds[MAP__COUNT];
+static bool map_fds_ready;	/* map_fds[] filled with -1 */
 
 static void pin_dir_init_locked(void)
 {
@@ -44,10 +53,11 @@ static void pin_dir_init_locked(void)
 static void maps_close_locked(void)
 {
 	for (int i = 0; i < MAP__COUNT; i++) {
-		if (map_fds[i] >= 0)
+		if (map_fds_ready && map_fds[i] >= 0)
 			close(map_fds[i]);
 		map_fds[i] = -1;
 	}
+	map_fds_ready = true;
 }
 
 int subflow_set_pin_dir(const char *dir)
@@ -96,6 +106,8 @@ int subflow_map_fd(enum subflow_map_id map)
 	int fd;
 
 	pthread_mutex_lock(&pins_lock);
+	if (!map_fds_ready)
+		maps_close_locked();
 	fd = map_fds[map];
 	pthread_mutex_unlock(&pins_lock);
 	if (fd >= 0)

@@ -148,10 +148,13 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
 		"\n"
-		"OBJECT := { cgroup | subflow | status | unload }\n"
-		"  cgroup  { attach CGROUP_PATH | detach CGROUP_PATH | list }\n"
+		"OBJECT := { cgroup | subflow | policy | status | unload }\n"
+		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list }\n"
 		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
 		"            monitor [count N] }\n"
+		"  policy  { check FILE | load CGROUP_PATH FILE | unload CGROUP_PATH |\n"
+		"            show [CGROUP_PATH] | rule CGROUP_PATH { set INDEX | insert INDEX |\n"
+		"            append | delete INDEX } [RULE WORDS...] }\n"
 		"  status  engine, programs, attachments, maps and kernel features\n"
 		"  unload  detach everywhere and remove every pinned object\n"
 		"\n"
@@ -203,6 +206,7 @@ static int enter_netns(const char *name)
 static const struct cmd main_cmds[] = {
 	{ "cgroup", do_cgroup },
 	{ "subflow", do_subflow },
+	{ "policy", do_policy },
 	{ "status", do_status },
 	{ "unload", do_unload },
 	{ "version", do_version },

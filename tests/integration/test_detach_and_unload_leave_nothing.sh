@@ -37,16 +37,31 @@ link_prog=$(jq '.[0].prog_id' <<<"$list")
 bpf_ids link | grep -qx "$link_id" || fail "link $link_id from 'cgroup list' not in bpftool link show"
 assert_eq "$link_prog" "$(bpftool -j link show id "$link_id" | jq .prog_id)" "link's program"
 assert_eq "$CG_ID" "$(bpftool -j link show id "$link_id" | jq .cgroup_id)" "link's cgroup"
-assert_eq "$link_prog" "$(bpftool -j cgroup show "$CG" | jq -c '[.[].id] | join(",")' -r)" \
+# One attachment is six hooks: the tracker and the options program (sockops),
+# admission at connect4/6 and bind4/6. bpftool must see exactly the engine's
+# cgroup programs on the cgroup, each through its own link.
+cgroup_progs=$(jq -r '.programs[] | select(.type == "sock_ops" or .type == "cgroup_sock_addr") | .id' \
+	<<<"$status" | sort -n | paste -sd,)
+assert_eq 6 "$(tr ',' '\n' <<<"$cgroup_progs" | grep -c .)" "cgroup programs in status: $cgroup_progs"
+assert_eq "$cgroup_progs" "$(bpftool -j cgroup show "$CG" | jq -r '.[].id' | sort -n | paste -sd,)" \
 	"programs attached to $CG (bpftool cgroup show)"
+jq -r '.[0].prog_id' <<<"$list" | grep -qx "$(jq -r '.programs[] | select(.name == "subflow_track") | .id' <<<"$status")" ||
+	fail "cgroup list's prog_id is not the tracker's"
+cgroup_links=$(bpftool -j link show | jq -r --argjson cg "$CG_ID" '.[] | select(.cgroup_id == $cg) | .id' |
+	sort -n | paste -sd' ')
+assert_eq 6 "$(wc -w <<<"$cgroup_links")" "links on $CG: $cgroup_links"
 
 # Detach: nothing attached to the cgroup, the link is gone, its connections
 # are forgotten; the engine itself stays loaded.
 ctl cgroup detach "$CG" >/dev/null || fail "cgroup detach $CG"
 assert_eq "[]" "$(ctl cgroup list | jq -c .)" "cgroup list after detach"
 assert_eq "" "$(bpftool -j cgroup show "$CG" | jq -r '.[].id')" "programs on $CG after detach"
-link_gone() { ! bpf_ids link | grep -qx "$link_id"; }
-wait_for 2 link_gone || fail "link $link_id still exists after detach"
+links_gone() {
+	local l
+	for l in $cgroup_links; do bpf_ids link | grep -qx "$l" && return 1; done
+	return 0
+}
+wait_for 2 links_gone || fail "links $cgroup_links still exist after detach"
 assert_eq "[]" "$(ctl_in "$NS_C" subflow list | jq -c .)" "client connections after detach"
 assert_eq "[]" "$(ctl_in "$NS_S" subflow list | jq -c .)" "server connections after detach"
 if ctl cgroup detach "$CG" >/dev/null 2>&1; then
@@ -65,12 +80,12 @@ leftovers() {
 	return 0
 }
 nothing_left() {
-	[ -z "$(leftovers prog "$prog_ids")$(leftovers map "$map_ids")$(leftovers link "$link_id")" ]
+	[ -z "$(leftovers prog "$prog_ids")$(leftovers map "$map_ids")$(leftovers link "$cgroup_links")" ]
 }
 # The kernel frees programs and maps after an RCU grace period.
 wait_for 3 nothing_left ||
-	fail "left behind after unload: $(leftovers prog "$prog_ids"; leftovers map "$map_ids"; leftovers link "$link_id")"
+	fail "left behind after unload: $(leftovers prog "$prog_ids"; leftovers map "$map_ids"; leftovers link "$cgroup_links")"
 assert_eq "" "$(bpftool -j cgroup show "$CG" | jq -r '.[].id')" "programs on $CG after unload"
 status=$(ctl status 2>/dev/null || true)
 assert_eq false "$(jq .loaded <<<"$status")" "status after unload says loaded ($status)"
-echo "PASS: detach and unload left no program, link, map or pin (progs $(echo $prog_ids), maps $(echo $map_ids), link $link_id)"
+echo "PASS: detach and unload left no program, link, map or pin (progs $(echo $prog_ids), maps $(echo $map_ids), links $cgroup_links)"

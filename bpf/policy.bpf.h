@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Policy evaluation, shared by the admission hooks (cgroup connect/bind), the
+ * options program (sockops) and mptcpify. A socket follows the policy of its
+ * nearest cgroup ancestor that has one (cgroup_policy -> slot); the rules of
+ * that slot are evaluated in order and the first match decides. Layouts and
+ * the slot scheme: include/subflow_abi.h.
+ *
+ * Loops over rules and paths run under bpf_loop(), so the verifier checks
+ * each callback once instead of unrolling 64 rules x 32 paths.
+ */
+#ifndef SUBFLOW_POLICY_BPF_H
+#define SUBFLOW_POLICY_BPF_H
+
+#include "maps.bpf.h"
+
+#define MAX_CGROUP_LEVELS 32
+#define NO_RULE (-1)
+
+/* What a rule can match on, for one subflow. */
+struct subflow_desc {
+	__u8  family;		/* SUBFLOW_AF_INET / SUBFLOW_AF_INET6 */
+	__u8  is_join;
+	__u8  local_known;	/* local address bound (or chosen) */
+	__u8  pad;
+	__u16 dport;		/* the connection's destination port, host order */
+	__u16 pad2;
+	__u32 bound_ifindex;
+	__u8  local[16];
+	__u8  remote[16];
+};
+
+/* The slot of the policy in force for sockets of `cgrp`, or -1. */
+static __always_inline int policy_slot_of_cgroup(struct cgroup *cgrp)
+{
+	struct subflow_cgroup_policy *cp;
+	int level, i;
+
+	if (!cgrp)
+		return -1;
+	level = BPF_CORE_READ(cgrp, level);
+	for (i = 0; i < MAX_CGROUP_LEVELS; i++) {
+		struct cgroup *ancestor;
+		__u64 id;
+
+		if (level - i < 0)
+			break;
+		ancestor = BPF_CORE_READ(cgrp, ancestors[level - i]);
+		if (!ancestor)
+			break;
+		id = BPF_CORE_READ(ancestor, kn, id);
+		cp = bpf_map_lookup_elem(&cgroup_policy, &id);
+		if (cp)
+			return cp->slot < SUBFLOW_POLICY_SLOTS ? (int)cp->slot : -1;
+	}
+	return -1;
+}
+
+static __always_inline int policy_slot_of_sock(struct sock *sk)
+{
+	return policy_slot_of_cgroup(BPF_CORE_READ(sk, sk_cgrp_data.cgroup));
+}
+
+static __always_inline bool prefix_contains(const struct subflow_prefix *pfx, __u8 family,
+					    const __u8 *addr)
+{
+	__u32 len = pfx->len;
+	int i;
+
+	if (pfx->family != family)
+		return false;
+	for (i = 0; i < 16; i++) {
+		__u8 mask;
+
+		if (len == 0)
+			return true;
+		mask = len >= 8 ? 0xff : (__u8)(0xff << (8 - len));
+		if ((addr[i] ^ pfx->addr[i]) & mask)
+			return false;
+		len = len >= 8 ? len - 8 : 0;
+	}
+	return true;
+}
+
+/* ---- path membership: a bitmask of the policy's paths the subflow is on -- */
+
+struct path_walk {
+	int slot;
+	__u32 mask;
+	const struct subflow_desc *desc;
+};
+
+static long path_walk_one(__u32 index, void *data)
+{
+	struct path_walk *walk = data;
+	const struct subflow_desc *desc = walk->desc;
+	struct subflow_path *path;
+	__u32 key = walk->slot * SUBFLOW_POLICY_PATHS + index;
+	int i;
+
+	path = bpf_map_lookup_elem(&policy_paths, &key);
+	if (!path)
+		return 1;
+	if (desc->bound_ifindex) {
+		for (i = 0; i < SUBFLOW_PATH_IFINDEXES; i++) {
+			if (i >= path->nr_ifindexes)
+				break;
+			if (path->ifindexes[i] == desc->bound_ifindex) {
+				walk->mask |= 1U << index;
+				return 0;
+			}
+		}
+	}
+	if (!desc->local_known)
+		return 0;
+	for (i = 0; i < SUBFLOW_PATH_PREFIXES; i++) {
+		if (i >= path->nr_prefixes)
+			break;
+		if (prefix_contains(&path->prefixes[i], desc->family, desc->local)) {
+			walk->mask |= 1U << index;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static __always_inline __u32 path_mask_of(int slot, const struct subflow_policy_meta *meta,
+					  const struct subflow_desc *desc)
+{
+	struct path_walk walk = { .slot = slot, .desc = desc };
+	__u32 nr = meta->nr_paths;
+
+	if (nr > SUBFLOW_POLICY_PATHS)
+		nr = SUBFLOW_POLICY_PATHS;
+	bpf_loop(nr, path_walk_one, &walk, 0);
+	return walk.mask;
+}
+
+/* ---- rule evaluation --------------------------------------------------- */
+
+/* How much of the subflow is known: at bind time the destination is not. */
+enum decide_mode {
+	DECIDE_FULL,
+	DECIDE_NO_DESTINATION,
+};
+
+struct rule_walk {
+	int slot;
+	__u32 path_mask;
+	enum decide_mode mode;
+	const struct subflow_desc *desc;
+	int rule;		/* result: the deciding rule, or NO_RULE */
+	bool undecided;		/* DECIDE_NO_DESTINATION: a rule needs the destination */
+};
+
+static __always_inline bool rule_matches_subflow(const struct subflow_rule *rule,
+						 const struct subflow_desc *desc, __u32 path_mask)
+{
+	if ((rule->match & SUBFLOW_MATCH_PATH) &&
+	    (rule->path >= 32 || !(path_mask & (1U << rule->path))))
+		return false;
+	if ((rule->match & SUBFLOW_MATCH_FAMILY) && rule->family != desc->family)
+		return false;
+	if ((rule->match & SUBFLOW_MATCH_INITIAL) && desc->is_join)
+		return false;
+	if ((rule->match & SUBFLOW_MATCH_JOIN) && !desc->is_join)
+		return false;
+	return true;
+}
+
+static __always_inline bool rule_matches_destination(const struct subflow_rule *rule,
+						     const struct subflow_desc *desc)
+{
+	if ((rule->match & SUBFLOW_MATCH_DST) &&
+	    !prefix_contains(&rule->dst, desc->family, desc->remote))
+		return false;
+	if ((rule->match & SUBFLOW_MATCH_DPORT) &&
+	    (desc->dport < rule->dport_lo || desc->dport > rule->dport_hi))
+		return false;
+	return true;
+}
+
+static long rule_walk_one(__u32 index, void *data)
+{
+	struct rule_walk *walk = data;
+	struct subflow_rule *rule;
+	__u32 key = walk->slot * SUBFLOW_POLICY_RULES + index;
+
+	rule = bpf_map_lookup_elem(&policy_rules, &key);
+	if (!rule)
+		return 1;
+	if (!rule_matches_subflow(rule, walk->desc, walk->path_mask))
+		return 0;
+	if (walk->mode == DECIDE_NO_DESTINATION &&
+	    (rule->match & (SUBFLOW_MATCH_DST | SUBFLOW_MATCH_DPORT))) {
+		walk->undecided = true;	/* only connect time can tell */
+		return 1;
+	}
+	if (walk->mode == DECIDE_FULL && !rule_matches_destination(rule, walk->desc))
+		return 0;
+	walk->rule = index;
+	return 1;
+}
+
+/* The index of the first rule of `slot` matching the subflow, or NO_RULE.
+ * With DECIDE_NO_DESTINATION, *undecided says a rule needing the
+ * destination came first, so the caller must not decide yet. */
+static __always_inline int policy_decide(int slot, const struct subflow_policy_meta *meta,
+					 const struct subflow_desc *desc, __u32 path_mask,
+					 enum decide_mode mode, bool *undecided)
+{
+	struct rule_walk walk = {
+		.slot = slot, .path_mask = path_mask, .mode = mode, .desc = desc, .rule = NO_RULE,
+	};
+	__u32 nr = meta->nr_rules;
+
+	if (nr > SUBFLOW_POLICY_RULES)
+		nr = SUBFLOW_POLICY_RULES;
+	bpf_loop(nr, rule_walk_one, &walk, 0);
+	if (undecided)
+		*undecided = walk.undecided;
+	return walk.rule;
+}
+
+static __always_inline struct subflow_rule *policy_rule(int slot, int rule)
+{
+	__u32 key = slot * SUBFLOW_POLICY_RULES + rule;
+
+	if (rule < 0 || rule >= SUBFLOW_POLICY_RULES)
+		return NULL;
+	return bpf_map_lookup_elem(&policy_rules, &key);
+}
+
+static __always_inline struct subflow_policy_meta *policy_meta_of(int slot)
+{
+	__u32 key = slot;
+
+	return bpf_map_lookup_elem(&policy_meta, &key);
+}
+
+static __always_inline void count_rule_hit(int slot, int rule)
+{
+	if (rule == NO_RULE)
+		counter_inc(&policy_no_match, slot);
+	else
+		counter_inc(&rule_hits, slot * SUBFLOW_POLICY_RULES + rule);
+}
+
+/* A denial is charged to the rule's path, else to the lowest path the
+ * subflow is on, else to no path. */
+static __always_inline void count_denial(int slot, const struct subflow_rule *rule, __u32 path_mask)
+{
+	__u32 path = SUBFLOW_NO_PATH;
+	int i;
+
+	if (rule->match & SUBFLOW_MATCH_PATH) {
+		path = rule->path;
+	} else {
+		for (i = 0; i < SUBFLOW_POLICY_PATHS; i++) {
+			if (path_mask & (1U << i)) {
+				path = i;
+				break;
+			}
+		}
+	}
+	if (path < SUBFLOW_POLICY_PATHS)
+		counter_inc(&path_denials, slot * SUBFLOW_POLICY_PATHS + path);
+}
+
+static __always_inline bool rule_denies(const struct subflow_rule *rule)
+{
+	return rule && (rule->actions & SUBFLOW_ACT_VERDICT) &&
+	       rule->verdict == SUBFLOW_VERDICT_DENY;
+}
+
+#endif /* SUBFLOW_POLICY_BPF_H */

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * SUB_GETSOCKOPT / SUB_SETSOCKOPT on one subflow. Each call opens the
+ * sockopt iterator's skeleton, puts the subflow and the option into its
+ * read-only constants, loads it, runs the iterator once in the calling
+ * thread's network namespace and reads the one record it prints; then
+ * everything is released. The engine's pinned maps are not involved, so
+ * these work whether or not the engine is loaded.
+ *
+ * Values are parsed and printed as the policy language writes them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "sockopt.skel.h"
+
+/* The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT). */
+#define MAX_KEEPALIVE_SECONDS	32767
+#define MAX_KEEPALIVE_COUNT	127
+#define MAX_USER_TIMEOUT_MS	2147483647U
+/* The kernel's "not supported" that never reaches user space as such. */
+#define KERNEL_ENOTSUPP		524
+
+/* The iterator's output, as bpf/sockopt.bpf.c writes it. */
+struct sockopt_record {
+	int32_t  err;
+	uint32_t found;
+	uint64_t value;
+	char     cc[16];
+};
+_Static_assert(sizeof(struct sockopt_record) == 32, "sockopt_record layout");
+
+/* Keepalive packed in one value, the same way as bpf/sockopt.bpf.c. */
+static uint64_t keepalive_pack(const struct subflow_sockopt_value *v)
+{
+	return (v->value ? 1 : 0) | ((uint64_t)(v->keepalive_count & 0xff) << 8) |
+	       ((uint64_t)(v->keepalive_intvl_s & 0xffff) << 16) |
+	       ((uint64_t)(v->keepalive_idle_s & 0xffff) << 32);
+}
+
+static void keepalive_unpack(uint64_t packed, struct subflow_sockopt_value *v)
+{
+	v->value = packed & 1;
+	v->keepalive_count = (packed >> 8) & 0xff;
+	v->keepalive_intvl_s = (packed >> 16) & 0xffff;
+	v->keepalive_idle_s = (packed >> 32) & 0xffff;
+}
+
+static const char *const sockopt_names[SUBFLOW_SOCKOPT_MAX] = {
+	[SUBFLOW_SOCKOPT_MARK] = "mark",
+	[SUBFLOW_SOCKOPT_PRIORITY] = "priority",
+	[SUBFLOW_SOCKOPT_PACING] = "pacing",
+	[SUBFLOW_SOCKOPT_TOS] = "tos",
+	[SUBFLOW_SOCKOPT_CC] = "cc",
+	[SUBFLOW_SOCKOPT_USER_TIMEOUT] = "user-timeout",
+	[SUBFLOW_SOCKOPT_NODELAY] = "nodelay",
+	[SUBFLOW_SOCKOPT_KEEPALIVE] = "keepalive",
+};
+
+const char *subflow_sockopt_name(enum subflow_sockopt opt)
+{
+	if ((int)opt <= 0 || opt >= SUBFLOW_SOCKOPT_MAX)
+		return NULL;
+	return sockopt_names[opt];
+}
+
+int subflow_sockopt_parse_name(const char *name, enum subflow_sockopt *opt)
+{
+	size_t len = name ? strlen(name) : 0;
+	int found = 0, i;
+
+	if (!len)
+		return -EINVAL;
+	for (i = 1; i < SUBFLOW_SOCKOPT_MAX; i++) {
+		if (!strcmp(name, sockopt_names[i])) {
+			*opt = i;
+			return 0;
+		}
+		if (!strncmp(name, sockopt_names[i], len)) {
+			if (found)
+				return -EINVAL;	/* ambiguous prefix */
+			found = i;
+		}
+	}
+	if (!found)
+		return -EINVAL;
+	*opt = found;
+	return 0;
+}
+
+/* ---- Running the iterator ---------------------------------------------------- */
+
+static int read_record(int iter_fd, struct sockopt_record *rec)
+{
+	bool have = false;
+	char buf[256];
+	ssize_t n;
+
+	/* Read to the end, so that the walk finishes; keep the first record
+	 * (a read returns whole records: each is one bpf_seq_write). */
+	while ((n = read(iter_fd, buf, sizeof(buf))) > 0) {
+		if (!have && (size_t)n >= sizeof(*rec)) {
+			memcpy(rec, buf, sizeof(*rec));
+			have = true;
+		}
+	}
+	if (n < 0)
+		return -errno;
+	return have ? 0 : -ESRCH;
+}
+
+static int run_iter(uint32_t token, uint32_t id, enum subflow_sockopt opt, bool set,
+		    uint64_t set_value, const char *set_cc, struct sockopt_record *rec)
+{
+	struct sockopt_bpf *skel;
+	struct bpf_link *link = NULL;
+	int iter_fd = -1, err;
+
+	skel = sockopt_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("cannot open the sockopt BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	skel->rodata->target_token = token;
+	skel->rodata->target_id = id;
+	skel->rodata->option = opt;
+	skel->rodata->do_set = set;
+	skel->rodata->set_value = set_value;
+	if (set_cc)
+		strncpy((char *)skel->rodata->set_cc, set_cc, sizeof(skel->rodata->set_cc) - 1);
+
+	err = sockopt_bpf__load(skel);
+	if (err) {
+		pr_err("cannot load the sockopt iterator: %s (run with -d for the verifier log)\n",
+		       strerror(-err));
+		goto out;
+	}
+	link = bpf_program__attach_iter(skel->progs.sockopt_iter, NULL);
+	if (!link) {
+		err = -errno;
+		pr_err("cannot create the sockopt iterator link: %s\n", strerror(-err));
+		goto out;
+	}
+	iter_fd = bpf_iter_create(bpf_link__fd(link));
+	if (iter_fd < 0) {
+		err = -errno;
+		pr_err("cannot start the sockopt iterator: %s\n", strerror(-err));
+		goto out;
+	}
+	err = read_record(iter_fd, rec);
+	if (!err && !rec->found)
+		err = -ESRCH;
+out:
+	if (iter_fd >= 0)
+		close(iter_fd);
+	bpf_link__destroy(link);
+	sockopt_bpf__destroy(skel);
+	return err;
+}
+
+/* The kernel's answer as our error convention. bpf_getsockopt() answers
+ * -EINVAL for an option it does not offer; a refused value is the caller's
+ * concern and keeps its errno. */
+static int kernel_err(int err, bool set)
+{
+	if (err == -ENOPROTOOPT || err == -KERNEL_ENOTSUPP || (!set && err == -EINVAL))
+		return -EOPNOTSUPP;
+	return err;
+}
+
+static bool valid_opt(enum subflow_sockopt opt)
+{
+	return subflow_sockopt_name(opt) != NULL;
+}
+
+int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       struct subflow_sockopt_value *out)
+{
+	struct sockopt_record rec = {};
+	int err;
+
+	if (!valid_opt(opt) || !out)
+		return -EINVAL;
+	err = run_iter(token, id, opt, false, 0, NULL, &rec);
+	if (err)
+		return err;
+	if (rec.err)
+		return kernel_err(rec.err, false);
+	memset(out, 0, sizeof(*out));
+	switch (opt) {
+	case SUBFLOW_SOCKOPT_CC:
+		memcpy(out->cc, rec.cc, sizeof(out->cc));
+		out->cc[sizeof(out->cc) - 1] = '\0';
+		break;
+	case SUBFLOW_SOCKOPT_KEEPALIVE:
+		keepalive_unpack(rec.value, out);
+		break;
+	case SUBFLOW_SOCKOPT_PACING:
+		/* Read from the socket itself, a 64-bit unsigned long; ~0UL
+		 * is no limit. A 32-bit kernel's ~0UL means the same. */
+		out->value = rec.value >= (uint64_t)(unsigned long)~0UL ? SUBFLOW_PACING_UNLIMITED
+									 : rec.value;
+		break;
+	default:
+		out->value = rec.value;
+		break;
+	}
+	return 0;
+}
+
+int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       const struct subflow_sockopt_value *in)
+{
+	struct sockopt_record rec = {};
+	uint64_t value;
+	int err;
+
+	if (!valid_opt(opt) || !in)
+		return -EINVAL;
+	value = in->value;
+	switch (opt) {
+	case SUBFLOW_SOCKOPT_CC:
+		if (!in->cc[0] || strnlen(in->cc, sizeof(in->cc)) == sizeof(in->cc))
+			return -EINVAL;
+		break;
+	case SUBFLOW_SOCKOPT_KEEPALIVE:
+		if (in->value && (!in->keepalive_idle_s || in->keepalive_idle_s > MAX_KEEPALIVE_SECONDS ||
+				  !in->keepalive_intvl_s || in->keepalive_intvl_s > MAX_KEEPALIVE_SECONDS ||
+				  !in->keepalive_count || in->keepalive_count > MAX_KEEPALIVE_COUNT))
+			return -ERANGE;
+		value = keepalive_pack(in);
+		break;
+	case SUBFLOW_SOCKOPT_PACING:
+		if (value == SUBFLOW_PACING_UNLIMITED)
+			value = UINT32_MAX;
+		else if (value > SUBFLOW_PACING_MAX)
+			return -ERANGE;
+		break;
+	case SUBFLOW_SOCKOPT_TOS:
+		if (value > 255)
+			return -ERANGE;
+		break;
+	case SUBFLOW_SOCKOPT_NODELAY:
+		if (value > 1)
+			return -ERANGE;
+		break;
+	case SUBFLOW_SOCKOPT_USER_TIMEOUT:
+		if (value > MAX_USER_TIMEOUT_MS)
+			return -ERANGE;
+		break;
+	default:
+		if (value > UINT32_MAX)
+			return -ERANGE;
+		break;
+	}
+	err = run_iter(token, id, opt, true, value, opt == SUBFLOW_SOCKOPT_CC ? in->cc : NULL, &rec);
+	if (err)
+		return err;
+	return rec.err ? kernel_err(rec.err, true) : 0;
+}
+
+/* ---- Values as the policy language writes them -------------------------------- */
+
+struct unit {
+	const char *name;
+	uint64_t factor;
+};
+
+/* tc's units, decimal; factors in bits per second. */
+static const struct unit rate_units[] = {
+	{ "bit", 1 },   { "kbit", 1000 },      { "mbit", 1000000 },      { "gbit", 1000000000 },
+	{ "bps", 8 },   { "kbps", 8000 },      { "mbps", 8000000 },      { "gbps", 8000000000ULL },
+};
+
+/* Factors in milliseconds. */
+static const struct unit duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Decimal or 0x-hex, no sign: -EINVAL when not a number, -ERANGE past max. */
+static int parse_number(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || !is_digit(*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* "2mbit", "2.5s": a decimal number with an optional fraction and a unit.
+ * *value is rounded down; *exact says whether nothing was lost. */
+static int parse_with_unit(const char *s, const struct unit *units, size_t nr_units,
+			   uint64_t *value, bool *exact)
+{
+	uint64_t mantissa = 0, divisor = 1, product;
+	size_t i;
+
+	if (!is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		if (mantissa > (UINT64_MAX - (*s - '0')) / 10)
+			return -ERANGE;
+		mantissa = mantissa * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		if (!is_digit(*++s))
+			return -EINVAL;
+		for (; is_digit(*s); s++) {
+			if (mantissa > (UINT64_MAX - (*s - '0')) / 10 || divisor > UINT64_MAX / 10)
+				return -ERANGE;
+			mantissa = mantissa * 10 + (*s - '0');
+			divisor *= 10;
+		}
+	}
+	if (!*s)
+		return -ENODATA;
+	for (i = 0; i < nr_units; i++)
+		if (!strcasecmp(s, units[i].name))
+			break;
+	if (i == nr_units)
+		return -ENOENT;
+	if (mantissa && units[i].factor > UINT64_MAX / mantissa)
+		return -ERANGE;
+	product = mantissa * units[i].factor;
+	*value = product / divisor;
+	*exact = product % divisor == 0;
+	return 0;
+}
+
+static int parse_error(char *err, size_t size, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int parse_error(char *err, size_t size, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && size) {
+		va_start(ap, fmt);
+		vsnprintf(err, size, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int unit_error(char *err, size_t size, int code, const char *what, const char *word,
+		      const char *example, const char *units)
+{
+	switch (code) {
+	case -ENODATA:
+		return parse_error(err, size, -EINVAL, "%s '%s' has no unit, expected e.g. %s (%s)",
+				   what, word, example, units);
+	case -ENOENT:
+		return parse_error(err, size, -EINVAL, "unknown unit in %s '%s', expected one of %s",
+				   what, word, units);
+	case -ERANGE:
+		return parse_error(err, size, -ERANGE, "%s '%s' is too large", what, word);
+	default:
+		return parse_error(err, size, -EINVAL, "invalid %s '%s', expected e.g. %s (%s)",
+				   what, word, example, units);
+	}
+}
+
+#define RATE_UNITS "bit, kbit, mbit, gbit, bps, kbps, mbps, gbps"
+#define DURATION_UNITS "ms, s, m, h"
+
+static int parse_pacing(const char *word, uint64_t *bytes, char *err, size_t size)
+{
+	uint64_t bits;
+	bool exact;
+	int code;
+
+	if (!strcmp(word, "unlimited")) {
+		*bytes = SUBFLOW_PACING_UNLIMITED;
+		return 0;
+	}
+	code = parse_with_unit(word, rate_units, ARRAY_LEN(rate_units), &bits, &exact);
+	if (code)
+		return unit_error(err, size, code, "pacing rate", word, "2mbit", RATE_UNITS);
+	*bytes = bits / 8;
+	if (!*bytes)
+		return parse_error(err, size, -ERANGE,
+				   "pacing rate '%s' is below 1 byte per second, expected at least 8bit", word);
+	if (*bytes > SUBFLOW_PACING_MAX)
+		return parse_error(err, size, -ERANGE,
+				   "pacing rate '%s' is too large, expected at most %llu bytes/s (or 'unlimited')",
+				   word, (unsigned long long)SUBFLOW_PACING_MAX);
+	return 0;
+}
+
+static int parse_keepalive_seconds(const char *word, const char *what, uint32_t *seconds,
+				   char *err, size_t size)
+{
+	uint64_t ms;
+	bool exact;
+	int code;
+
+	code = parse_with_unit(word, duration_units, ARRAY_LEN(duration_units), &ms, &exact);
+	if (code)
+		return unit_error(err, size, code, what, word, "10s", DURATION_UNITS);
+	/* Whole seconds in the kernel: round to the nearest, as the policy does. */
+	if (ms < 500 || ms >= MAX_KEEPALIVE_SECONDS * 1000ULL + 500)
+		return parse_error(err, size, -ERANGE, "%s '%s' out of range, expected 1s..%us",
+				   what, word, MAX_KEEPALIVE_SECONDS);
+	*seconds = (ms + 500) / 1000;
+	return 0;
+}
+
+static int parse_keepalive(char *const *words, size_t n, struct subflow_sockopt_value *out,
+			   char *err, size_t size)
+{
+	uint64_t count;
+	int code;
+
+	if (n == 1 && !strcmp(words[0], "off")) {
+		out->value = 0;
+		return 0;
+	}
+	if (n != 3)
+		return parse_error(err, size, -EINVAL,
+				   "keepalive needs IDLE INTVL COUNT (e.g. 10s 2s 3) or 'off'");
+	out->value = 1;
+	code = parse_keepalive_seconds(words[0], "keepalive idle", &out->keepalive_idle_s, err, size);
+	if (!code)
+		code = parse_keepalive_seconds(words[1], "keepalive interval", &out->keepalive_intvl_s,
+					       err, size);
+	if (code)
+		return code;
+	code = parse_number(words[2], MAX_KEEPALIVE_COUNT, &count);
+	if (code || !count)
+		return parse_error(err, size, code == -EINVAL ? -EINVAL : -ERANGE,
+				   "keepalive count '%s': expected a number 1..%u", words[2],
+				   MAX_KEEPALIVE_COUNT);
+	out->keepalive_count = count;
+	return 0;
+}
+
+static int parse_number_value(const char *what, const char *word, uint64_t max, uint64_t *out,
+			      char *err, size_t size)
+{
+	int code = parse_number(word, max, out);
+
+	if (code == -EINVAL)
+		return parse_error(err, size, code, "invalid %s '%s', expected a number (decimal or 0x-hex)",
+				   what, word);
+	if (code)
+		return parse_error(err, size, code, "%s '%s' out of range, expected 0..%#llx", what,
+				   word, (unsigned long long)max);
+	return 0;
+}
+
+int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, size_t nr_words,
+				struct subflow_sockopt_value *out, char *err, size_t err_size)
+{
+	const char *name = subflow_sockopt_name(opt);
+	const char *word = nr_words ? words[0] : NULL;
+	uint64_t ms;
+	bool exact;
+	int code;
+
+	if (!name)
+		return parse_error(err, err_size, -EINVAL, "unknown option %d", (int)opt);
+	memset(out, 0, sizeof(*out));
+	if (opt == SUBFLOW_SOCKOPT_KEEPALIVE)
+		return parse_keepalive(words, nr_words, out, err, err_size);
+	if (nr_words != 1)
+		return parse_error(err, err_size, -EINVAL, "%s needs exactly one value", name);
+
+	switch (opt) {
+	case SUBFLOW_SOCKOPT_MARK:
+	case SUBFLOW_SOCKOPT_PRIORITY:
+		return parse_number_value(name, word, UINT32_MAX, &out->value, err, err_size);
+	case SUBFLOW_SOCKOPT_TOS:
+		return parse_number_value(name, word, 255, &out->value, err, err_size);
+	case SUBFLOW_SOCKOPT_PACING:
+		return parse_pacing(word, &out->value, err, err_size);
+	case SUBFLOW_SOCKOPT_CC:
+		/* The names the kernel registers congestion controls under. */
+		if (strlen(word) >= sizeof(out->cc) ||
+		    strspn(word, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(word))
+			return parse_error(err, err_size, -EINVAL,
+					   "invalid congestion control '%s', expected at most %zu characters of a-z, 0-9, '_' and '-'",
+					   word, sizeof(out->cc) - 1);
+		strcpy(out->cc, word);
+		return 0;
+	case SUBFLOW_SOCKOPT_USER_TIMEOUT:
+		code = parse_with_unit(word, duration_units, ARRAY_LEN(duration_units), &ms, &exact);
+		if (code)
+			return unit_error(err, err_size, code, "user-timeout", word, "500ms",
+					  DURATION_UNITS);
+		if (!exact)
+			return parse_error(err, err_size, -EINVAL,
+					   "user-timeout '%s' is not a whole number of milliseconds", word);
+		if (ms > MAX_USER_TIMEOUT_MS)
+			return parse_error(err, err_size, -ERANGE,
+					   "user-timeout '%s' out of range, expected at most %ums", word,
+					   MAX_USER_TIMEOUT_MS);
+		out->value = ms;
+		return 0;
+	case SUBFLOW_SOCKOPT_NODELAY:
+		if (!strcmp(word, "on"))
+			out->value = 1;
+		else if (!strcmp(word, "off"))
+			out->value = 0;
+		else
+			return parse_error(err, err_size, -EINVAL, "nodelay '%s': expected on or off", word);
+		return 0;
+	default:
+		return parse_error(err, err_size, -EINVAL, "unknown option %d", (int)opt);
+	}
+}
+
+/* bits per second in the largest tc unit that keeps it >= 1: "2mbit". */
+static void format_rate(uint64_t bytes, char *buf, size_t size)
+{
+	static const struct unit units[] = {
+		{ "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
+	};
+	/* Past ~2^61 bytes/s, bits overflow: such a limit is no limit. */
+	uint64_t bits = bytes > UINT64_MAX / 8 ? UINT64_MAX : bytes * 8;
+	char frac[16];
+	size_t i, len;
+
+	for (i = 0; i < ARRAY_LEN(units) - 1 && bits < units[i].factor; i++)
+		;
+	if (bits % units[i].factor == 0) {
+		snprintf(buf, size, "%" PRIu64 "%s", bits / units[i].factor, units[i].name);
+		return;
+	}
+	/* Three decimals at most, trailing zeros trimmed: "1.5mbit". */
+	snprintf(frac, sizeof(frac), "%03" PRIu64, (bits % units[i].factor) * 1000 / units[i].factor);
+	for (len = strlen(frac); len > 1 && frac[len - 1] == '0'; len--)
+		frac[len - 1] = '\0';
+	snprintf(buf, size, "%" PRIu64 ".%s%s", bits / units[i].factor, frac, units[i].name);
+}
+
+void subflow_sockopt_format_value(enum subflow_sockopt opt, const struct subflow_sockopt_value *v,
+				  char *buf, size_t size)
+{
+	char rate[48];
+
+	if (!size)
+		return;
+	switch (opt) {
+	case SUBFLOW_SOCKOPT_MARK:
+	case SUBFLOW_SOCKOPT_TOS:
+		snprintf(buf, size, "%#" PRIx64, v->value);
+		break;
+	case SUBFLOW_SOCKOPT_PRIORITY:
+		snprintf(buf, size, "%" PRIu64, v->value);
+		break;
+	case SUBFLOW_SOCKOPT_PACING:
+		if (v->value == SUBFLOW_PACING_UNLIMITED) {
+			snprintf(buf, size, "unlimited");
+			break;
+		}
+		format_rate(v->value, rate, sizeof(rate));
+		snprintf(buf, size, "%" PRIu64 " B/s (%s)", v->value, rate);
+		break;
+	case SUBFLOW_SOCKOPT_CC:
+		snprintf(buf, size, "%s", v->cc);
+		break;
+	case SUBFLOW_SOCKOPT_USER_TIMEOUT:
+		snprintf(buf, size, "%" PRIu64 "ms%s", v->value, v->value ? "" : " (default)");
+		break;
+	case SUBFLOW_SOCKOPT_NODELAY:
+		snprintf(buf, size, "%s", v->value ? "on" : "off");
+		break;
+	case SUBFLOW_SOCKOPT_KEEPALIVE:
+		snprintf(buf, size, "%s idle %us intvl %us count %u", v->value ? "on" : "off",
+			 v->keepalive_idle_s, v->keepalive_intvl_s, v->keepalive_count);
+		break;
+	default:
+		snprintf(buf, size, "?");
+		break;
+	}
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * connrate: MPTCP connection setup rate, the workload the engine's sockops
+ * program sees most often (every subflow costs it a connect or accept
+ * callback, a state callback per transition, and map inserts and deletes).
+ *
+ *   connrate server -a ADDR -p PORT [--ready-file FILE]
+ *       accept, read 1 byte, write 1 byte, close; forever (until killed).
+ *   connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]
+ *       connect, write 1 byte, read 1 byte, close, in a loop for SECONDS;
+ *       prints "conns N errors E secs S rate R" (R in connections per second).
+ *       With --bpf-prog, also how often that program ran and for how long
+ *       ("bpf_runs N bpf_ns T"): kernel BPF run-time statistics are enabled
+ *       through a BPF_ENABLE_STATS fd, so they switch off again when this
+ *       process exits, however it exits. They cost a little per run: use
+ *       them in a round of their own, not in a measured one.
+ *
+ * One connection at a time on each side: the rate then measures the cost
+ * of a connection's life, not how well the tools overlap work. Whether the
+ * path manager's join subflow is created before a 1-byte connection ends
+ * is up to the kernel; the bench script counts joins with nstat.
+ */
+#define _GNU_SOURCE	/* accept4 */
+#include <getopt.h>
+#include <signal.h>
+#include <bpf/bpf.h>
+#include "bench_common.h"
+
+struct options {
+	const char *mode;
+	const char *addr;
+	unsigned int port;
+	double seconds;
+	const char *ready_file;
+	const char *bpf_prog;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: connrate server -a ADDR -p PORT [--ready-file FILE]\n"
+		"       connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]\n");
+	exit(2);
+}
+
+static void run_server(const struct options *o)
+{
+	int lfd = mptcp_listen(o->addr, o->port);
+	char byte;
+
+	write_ready_file(o->ready_file);
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die("accept: %s", strerror(errno));
+		}
+		/* A client that vanished mid-exchange must not stall the
+		 * server: bounded reads, and errors only end that connection. */
+		set_io_timeout(fd);
+		if (read(fd, &byte, 1) == 1)
+			(void)!write(fd, &byte, 1);
+		close(fd);
+	}
+}
+
+/* One connection's life. Returns 0, or -errno of the step that failed. */
+static int one_connection(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = mptcp_socket(ss->ss_family), err = 0;
+	char byte = 'x';
+
+	set_io_timeout(fd);
+	if (connect(fd, (const struct sockaddr *)ss, len))
+		err = -errno;
+	else if (write(fd, &byte, 1) != 1)
+		err = -errno;
+	else if (read(fd, &byte, 1) != 1)
+		err = errno ? -errno : -ECONNRESET;
+	close(fd);
+	return err;
+}
+
+/* run_cnt and run_time_ns of a program (0 while statistics are off). */
+static void prog_stats(int prog_fd, uint64_t *runs, uint64_t *ns)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		die("bpf_obj_get_info_by_fd: %s", strerror(errno));
+	*runs = info.run_cnt;
+	*ns = info.run_time_ns;
+}
+
+static void run_client(const struct options *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = parse_addr(o->addr, o->port, &ss);
+	uint64_t start, deadline, end, runs0 = 0, ns0 = 0, runs1 = 0, ns1 = 0;
+	unsigned long conns = 0, errors = 0;
+	int err = 0, prog_fd = -1, stats_fd = -1;
+
+	if (o->bpf_prog) {
+		prog_fd = bpf_obj_get(o->bpf_prog);
+		if (prog_fd < 0)
+			die("open %s: %s", o->bpf_prog, strerror(errno));
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			die("BPF_ENABLE_STATS: %s", strerror(errno));
+		prog_stats(prog_fd, &runs0, &ns0);
+	}
+	start = now_ns();
+	deadline = start + (uint64_t)(o->seconds * 1e9);
+	do {
+		errno = 0;
+		err = one_connection(&ss, len);
+		if (err) {
+			/* Rare resets are part of life at high rates; many mean
+			 * a broken lab (ports exhausted, listener gone). */
+			if (++errors > 100)
+				die("%lu connections failed, last: %s", errors, strerror(-err));
+			continue;
+		}
+		conns++;
+	} while (now_ns() < deadline);
+	end = now_ns();
+	printf("conns %lu errors %lu secs %.3f rate %.1f", conns, errors,
+	       (end - start) / 1e9, conns / ((end - start) / 1e9));
+	if (prog_fd >= 0) {
+		/* Server-side subflows close a little after ours: let them. */
+		sleep_ms(200);
+		prog_stats(prog_fd, &runs1, &ns1);
+		printf(" bpf_runs %llu bpf_ns %llu", (unsigned long long)(runs1 - runs0),
+		       (unsigned long long)(ns1 - ns0));
+		close(stats_fd);
+		close(prog_fd);
+	}
+	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "addr", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "bpf-prog", required_argument, NULL, 'B' },
+		{}
+	};
+	struct options o = { .seconds = 1 };
+	int c;
+
+	bench_prog = "connrate";
+	if (argc < 2)
+		usage();
+	o.mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "a:p:d:r:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': o.addr = optarg; break;
+		case 'p': o.port = strtoul(optarg, NULL, 10); break;
+		case 'd': o.seconds = strtod(optarg, NULL); break;
+		case 'r': o.ready_file = optarg; break;
+		case 'B': o.bpf_prog = optarg; break;
+		default: usage();
+		}
+	}
+	if (!o.addr || !o.port || o.seconds <= 0)
+		usage();
+	/* A peer that resets while we write must fail the call, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(o.mode, "server"))
+		run_server(&o);
+	else if (!strcmp(o.mode, "client"))
+		run_client(&o);
+	else
+		usage();
+	return 0;
+}
