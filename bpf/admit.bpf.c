@@ -14,8 +14,9 @@
  *   first allowed path, or refused when every path is denied.
  * - bind (joins only): decides early when the rule that matches needs no
  *   destination; otherwise connect decides.
- * Counters: every decided subflow counts one hit on its rule (or one
- * no-match), a refused one also one denial on its path.
+ * Counters: a refused subflow counts one hit on the rule that refused it and
+ * one denial on its path, here; an admitted one is counted by the options
+ * program, on the rule that shapes it once its path is known.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -91,7 +92,9 @@ static __always_inline void describe_destination(struct bpf_sock_addr *ctx,
 	}
 }
 
-/* Decide a subflow whose path is known; count; return ADMIT or REFUSE. */
+/* Decide a subflow whose path is known; return ADMIT or REFUSE. Only a
+ * refusal is counted here: an admitted subflow is counted once, by the
+ * options program at TCP_CONNECT_CB, on the rule that shapes it there. */
 static __always_inline int decide_on_path(int slot, const struct subflow_policy_meta *meta,
 					  const struct subflow_desc *desc, __u32 path_mask)
 {
@@ -99,10 +102,10 @@ static __always_inline int decide_on_path(int slot, const struct subflow_policy_
 	int index;
 
 	index = policy_decide(slot, meta, desc, path_mask, DECIDE_FULL, NULL);
-	count_rule_hit(slot, index);
 	rule = policy_rule(slot, index);
 	if (!rule_denies(rule))
 		return ADMIT;
+	count_rule_hit(slot, index);
 	count_denial(slot, rule, path_mask);
 	return REFUSE;
 }
@@ -164,6 +167,26 @@ static __always_inline int bind_to_path(struct bpf_sock_addr *ctx, int slot, int
 	}
 }
 
+static __always_inline int bind_to_unnamed(struct bpf_sock_addr *ctx,
+					   const struct subflow_policy_meta *meta, int family)
+{
+	if (family == SUBFLOW_AF_INET) {
+		struct sockaddr_in sin = { .sin_family = SUBFLOW_AF_INET };
+
+		if (!meta->nr_unnamed4)
+			return -1;
+		sin.sin_addr.s_addr = meta->unnamed4[0];
+		return bpf_bind(ctx, (struct sockaddr *)&sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6 = { .sin6_family = SUBFLOW_AF_INET6 };
+
+		if (!meta->nr_unnamed6)
+			return -1;
+		__builtin_memcpy(&sin6.sin6_addr, meta->unnamed6[0], 16);
+		return bpf_bind(ctx, (struct sockaddr *)&sin6, sizeof(sin6));
+	}
+}
+
 /* An initial subflow the application did not bind: keep it off denied paths. */
 static __always_inline int admit_unbound_initial(struct bpf_sock_addr *ctx, int slot,
 						 const struct subflow_policy_meta *meta,
@@ -189,7 +212,12 @@ static __always_inline int admit_unbound_initial(struct bpf_sock_addr *ctx, int 
 			return REFUSE;
 		return decide_on_path(slot, meta, desc, 1U << choice.first_allowed);
 	}
-	/* Every path is denied for this destination. */
+	/* Every named path is denied for this destination. A subflow on no
+	 * path may still be allowed: then it leaves from an address no path
+	 * names, bound so that routing cannot put it on a denied path. */
+	if (!rule_denies(policy_rule(slot, policy_decide(slot, meta, desc, 0, DECIDE_FULL, NULL))) &&
+	    !bind_to_unnamed(ctx, meta, family))
+		return decide_on_path(slot, meta, desc, 0);
 	count_rule_hit(slot, choice.denying_rule);
 	rule = policy_rule(slot, choice.denying_rule);
 	if (rule)

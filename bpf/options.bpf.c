@@ -7,9 +7,9 @@
  * IPV6_TCLASS, SO_PRIORITY, SO_MAX_PACING_RATE, TCP_USER_TIMEOUT, keepalive,
  * TCP_NODELAY. Only this subflow changes; its siblings keep theirs.
  *
- * Admission is decided (and counted) at connect time for the subflows this
- * host creates; for accepted subflows this is the decision point, so their
- * rule hits are counted here. The deciding rule is noted in the tracker's
+ * Admission is decided at connect time (admit.bpf.c), which counts the
+ * refusals; every admitted or accepted subflow counts one hit here, on the
+ * rule that shapes it (or one no-match). The rule is noted in the tracker's
  * entry (subflow_info.policy_rule).
  */
 #include "vmlinux.h"
@@ -119,6 +119,7 @@ int subflow_options(struct bpf_sock_ops *skops)
 	bool passive;
 	int slot, index;
 
+	/* Most callbacks are not ours: leave before any helper call. */
 	if (skops->op != BPF_SOCK_OPS_TCP_CONNECT_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
@@ -132,7 +133,10 @@ int subflow_options(struct bpf_sock_ops *skops)
 	if (slot < 0)
 		return 1;
 	meta = policy_meta_of(slot);
-	if (!meta || read_subflow(tp, &info))
+	if (!meta)
+		return 1;
+	/* A passive join may not be numbered yet: rules do not need its id. */
+	if (read_subflow(tp, &info) && !info.local.family)
 		return 1;
 	if (passive)
 		info.flags |= SUBFLOW_F_SERVER;
@@ -141,8 +145,10 @@ int subflow_options(struct bpf_sock_ops *skops)
 
 	index = policy_decide(slot, meta, &desc, path_mask_of(slot, meta, &desc), DECIDE_FULL,
 			      NULL);
-	if (passive)
-		count_rule_hit(slot, index);
+	/* Every subflow that gets here was admitted: this is where its path is
+	 * known for sure, so this is where it counts (refusals count in
+	 * admit.bpf.c). */
+	count_rule_hit(slot, index);
 	rule = policy_rule(slot, index);
 	if (!rule)
 		return 1;

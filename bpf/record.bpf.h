@@ -16,94 +16,123 @@
 #define TCP_ESTABLISHED_STATE 1
 #define TCP_CLOSE_STATE 7
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The MPTCP subflow context of `tp`, readable with plain loads. */
 static __always_inline struct mptcp_subflow_context *subflow_ctx_of(struct tcp_sock *tp)
 {
-	return (struct mptcp_subflow_context *)BPF_CORE_READ(tp, inet_conn.icsk_ulp_data);
+	void *ulp = tp->inet_conn.icsk_ulp_data;
+
+	if (!ulp)
+		return NULL;
+	return bpf_rdonly_cast(ulp, bpf_core_type_id_kernel(struct mptcp_subflow_context));
 }
 
-static __always_inline __u64 cgroup_id_of(struct sock *sk)
+static __always_inline struct mptcp_sock *msk_of(struct mptcp_subflow_context *sf)
 {
-	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	struct sock *conn = sf->conn;
+
+	if (!conn)
+		return NULL;
+	return bpf_rdonly_cast(conn, bpf_core_type_id_kernel(struct mptcp_sock));
 }
 
-static __always_inline void read_endpoints(struct sock *sk, struct subflow_info *info)
+/* A join is any subflow but the connection's first. request_join alone is
+ * not enough: the path manager sets it only after bind(). */
+static __always_inline bool subflow_is_join(struct tcp_sock *tp, struct mptcp_subflow_context *sf,
+					    struct mptcp_sock *msk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	struct sock *first;
+
+	if (BPF_CORE_READ_BITFIELD(sf, request_join) || BPF_CORE_READ_BITFIELD(sf, mp_join))
+		return true;
+	first = msk->first;
+	return first && (void *)first != (void *)tp;
+}
+
+static __always_inline void read_endpoints(struct tcp_sock *tp, struct subflow_info *info)
+{
+	struct sock_common *skc = &tp->inet_conn.icsk_inet.sk.__sk_common;
+	__u16 family = skc->skc_family;
 
 	info->local.family = family;
 	info->remote.family = family;
-	info->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	info->remote.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	info->local.port = skc->skc_num;
+	info->remote.port = bpf_ntohs(skc->skc_dport);
 	if (family == SUBFLOW_AF_INET6) {
-		BPF_CORE_READ_INTO(&info->local.addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&info->remote.addr, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(info->local.addr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(info->remote.addr, &skc->skc_v6_daddr, 16);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)info->local.addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)info->remote.addr, sk, __sk_common.skc_daddr);
+		__u32 saddr = skc->skc_rcv_saddr, daddr = skc->skc_daddr;
+
+		__builtin_memcpy(info->local.addr, &saddr, 4);
+		__builtin_memcpy(info->remote.addr, &daddr, 4);
 	}
 }
 
 /* The device the subflow's packets leave by: its cached route's device,
  * else the device it is bound to. */
-static __always_inline __u32 ifindex_of(struct sock *sk)
+static __always_inline __u32 ifindex_of(struct tcp_sock *tp)
 {
-	struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);
+	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+	struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);	/* __rcu: probe read */
 	__u32 ifindex = 0;
 
 	if (dst)
 		ifindex = BPF_CORE_READ(dst, dev, ifindex);
 	if (!ifindex)
-		ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		ifindex = sk->__sk_common.skc_bound_dev_if;
 	return ifindex;
 }
 
-/* Fill `info` from subflow socket `tp`. Returns 0, or -1 when tp is not an
- * MPTCP subflow attached to a connection with a token. */
+/* Fill `info` from subflow socket `tp` (a BTF pointer: sockops and
+ * iterators both get one from bpf_skc_to_tcp_sock). Plain loads throughout:
+ * this runs for every subflow event. Returns 0, or -1 when tp is not an
+ * MPTCP subflow of a connection with a token and a subflow id (with info
+ * filled in but for the id when only the id is missing). */
 static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_info *info)
 {
-	struct sock *sk = (struct sock *)tp;
+	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
 	struct mptcp_subflow_context *sf;
+	struct cgroup *cgrp;
 	struct mptcp_sock *msk;
-	struct net *net;
 	__u32 flags = 0;
 
-	if (!BPF_CORE_READ(tp, is_mptcp))
+	if (!tp->is_mptcp)
 		return -1;
 	sf = subflow_ctx_of(tp);
 	if (!sf)
 		return -1;
-	msk = (struct mptcp_sock *)BPF_CORE_READ(sf, conn);
+	msk = msk_of(sf);
 	if (!msk)
 		return -1;
-	info->token = BPF_CORE_READ(msk, token);
+	info->token = msk->token;
+	info->id = sf->subflow_id;
 	if (!info->token)
 		return -1;
 
-	net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	info->netns_cookie = BPF_CORE_READ(net, net_cookie);
-	info->id = BPF_CORE_READ(sf, subflow_id);
-	info->cgroup_id = cgroup_id_of(sk);
-	info->ifindex = ifindex_of(sk);
-	info->tcp_state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	info->local_addr_id = (__u8)BPF_CORE_READ(sf, local_id);
-	info->remote_addr_id = BPF_CORE_READ(sf, remote_id);
-	read_endpoints(sk, info);
+	info->netns_cookie = sk->__sk_common.skc_net.net->net_cookie;
+	cgrp = sk->sk_cgrp_data.cgroup;
+	info->cgroup_id = cgrp ? cgrp->kn->id : 0;
+	info->ifindex = ifindex_of(tp);
+	info->tcp_state = sk->__sk_common.skc_state;
+	info->local_addr_id = (__u8)sf->local_id;
+	info->remote_addr_id = sf->remote_id;
+	read_endpoints(tp, info);
 
-	if (BPF_CORE_READ_BITFIELD_PROBED(sf, request_join) ||
-	    BPF_CORE_READ_BITFIELD_PROBED(sf, mp_join))
-		flags |= SUBFLOW_F_JOIN;
-	else
-		flags |= SUBFLOW_F_INITIAL;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sf, request_bkup))
+	flags |= subflow_is_join(tp, sf, msk) ? SUBFLOW_F_JOIN : SUBFLOW_F_INITIAL;
+	if (BPF_CORE_READ_BITFIELD(sf, request_bkup))
 		flags |= SUBFLOW_F_BACKUP_LOCAL;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sf, backup))
+	if (BPF_CORE_READ_BITFIELD(sf, backup))
 		flags |= SUBFLOW_F_BACKUP_PEER;
-	if (BPF_CORE_READ(msk, pm.server_side))
+	if (msk->pm.server_side)
 		flags |= SUBFLOW_F_SERVER;
 	if (info->tcp_state == TCP_ESTABLISHED_STATE)
 		flags |= SUBFLOW_F_ESTABLISHED;
 	info->flags = flags;
-	return 0;
+	/* Subflows are numbered from 1; 0 means a passive join still queued
+	 * on its busy connection: everything but the id is known. */
+	return info->id ? 0 : -1;
 }
 
 static __always_inline void emit_event(__u32 type, const struct subflow_info *info)
@@ -159,7 +188,7 @@ static __always_inline struct subflow_conn_info *conn_get_or_create(const struct
 	fresh.created_ns = info->created_ns;
 	fresh.cgroup_id = info->cgroup_id;
 	fresh.token = info->token;
-	fresh.netns_ino = BPF_CORE_READ(net, ns.inum);
+	fresh.netns_ino = net->ns.inum;
 	if (info->flags & SUBFLOW_F_SERVER)
 		fresh.flags |= SUBFLOW_CONN_F_SERVER;
 	/* NOEXIST: a sibling subflow on another CPU may have just created it. */
@@ -192,8 +221,10 @@ static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags
 
 	old = bpf_map_lookup_elem(&subflows, &key);
 	if (old) {
-		/* Keep what was first seen: creation time, snapshot origin. */
+		/* Keep what was first seen: creation time, snapshot origin,
+		 * and the policy rule the options program noted. */
 		info.created_ns = old->created_ns;
+		info.policy_rule = old->policy_rule;
 		info.flags |= old->flags & (SUBFLOW_F_SNAPSHOT | SUBFLOW_F_ESTABLISHED);
 		bpf_map_update_elem(&subflows, &key, &info, BPF_EXIST);
 		return 0;
@@ -202,8 +233,7 @@ static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags
 	info.created_ns = bpf_ktime_get_boot_ns();
 	ckey.netns_cookie = key.netns_cookie;
 	ckey.token = key.token;
-	conn = conn_get_or_create(&info, &ckey,
-				  BPF_CORE_READ((struct sock *)tp, __sk_common.skc_net.net));
+	conn = conn_get_or_create(&info, &ckey, tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net);
 	if (!conn)
 		return -1;
 	if (bpf_map_update_elem(&subflows, &key, &info, BPF_NOEXIST)) {

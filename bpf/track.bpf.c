@@ -16,6 +16,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+static __always_inline void report_established(struct tcp_sock *tp)
+{
+	struct subflow_key *key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
+	struct subflow_info *entry = key ? bpf_map_lookup_elem(&subflows, key) : NULL;
+
+	if (entry)
+		emit_event(SUBFLOW_EVENT_ESTABLISHED, entry);
+}
+
 static __always_inline void refresh_state(struct tcp_sock *tp, __u32 new_state)
 {
 	struct subflow_key *key;
@@ -29,35 +38,54 @@ static __always_inline void refresh_state(struct tcp_sock *tp, __u32 new_state)
 		entry->tcp_state = new_state;
 }
 
+/* Record the subflow and ask for its state changes. A passive join that
+ * the kernel has not numbered yet (its connection was busy in a system call,
+ * so the join waits on the join list) is recorded at its first RTT sample
+ * instead, when it has its id. */
+static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+					   __u32 extra_flags)
+{
+	int flags = skops->bpf_sock_ops_cb_flags;
+
+	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops)) >= 0) {
+		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
+		flags &= ~BPF_SOCK_OPS_RTT_CB_FLAG;
+	} else if (tp->is_mptcp) {
+		flags |= BPF_SOCK_OPS_RTT_CB_FLAG;	/* try again on the next ACK */
+	}
+	if (flags != skops->bpf_sock_ops_cb_flags)
+		bpf_sock_ops_cb_flags_set(skops, flags);
+}
+
 SEC("sockops")
 int subflow_track(struct bpf_sock_ops *skops)
 {
-	struct bpf_sock *bsk = skops->sk;
+	struct bpf_sock *bsk;
+	__u32 op = skops->op;
 	struct tcp_sock *tp;
-	struct subflow_info *entry;
-	struct subflow_key *key;
 
+	/* Most callbacks are not ours: leave before any helper call. */
+	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB &&
+	    op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB &&
+	    op != BPF_SOCK_OPS_RTT_CB)
+		return 1;
+	bsk = skops->sk;	/* one load: the verifier tracks its NULL check */
 	if (!bsk)
 		return 1;
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp || !tp->is_mptcp)
 		return 1;
 
-	switch (skops->op) {
+	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		if (record_subflow(tp, 0, bpf_get_socket_cookie(skops)) >= 0)
-			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-							 BPF_SOCK_OPS_STATE_CB_FLAG);
+	case BPF_SOCK_OPS_RTT_CB:
+		start_tracking(skops, tp, op == BPF_SOCK_OPS_RTT_CB ? SUBFLOW_F_ESTABLISHED : 0);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		/* Backup bits and MP_JOIN/MP_CAPABLE are final only now. */
-		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops)) >= 0) {
-			key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
-			entry = key ? bpf_map_lookup_elem(&subflows, key) : NULL;
-			if (entry)
-				emit_event(SUBFLOW_EVENT_ESTABLISHED, entry);
-		}
+		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops)) >= 0)
+			report_established(tp);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == TCP_CLOSE_STATE)

@@ -220,6 +220,13 @@ struct subflow_policy_meta {
 	__u64 generation;	/* increases with every load, machine-wide */
 	__u64 loaded_ns;	/* CLOCK_BOOTTIME */
 	__u64 cgroup_id;	/* the cgroup it was loaded for */
+	/* Host addresses on no path: where an initial subflow goes when every
+	 * named path is denied for its destination but subflows on no path
+	 * are not (a policy that names only the path it restricts). */
+	__u32 nr_unnamed4;
+	__u32 nr_unnamed6;
+	__u32 unnamed4[SUBFLOW_PATH_BIND_ADDRS];
+	__u8  unnamed6[SUBFLOW_PATH_BIND_ADDRS][16];
 };
 
 /* cgroup_policy value (key: cgroup id, __u64). */
@@ -242,7 +249,7 @@ struct subflow_policy_text {
 _Static_assert(sizeof(struct subflow_prefix) == 20, "subflow_prefix ABI");
 _Static_assert(sizeof(struct subflow_rule) == 96, "subflow_rule ABI");
 _Static_assert(sizeof(struct subflow_path) == 480, "subflow_path ABI");
-_Static_assert(sizeof(struct subflow_policy_meta) == 40, "subflow_policy_meta ABI");
+_Static_assert(sizeof(struct subflow_policy_meta) == 128, "subflow_policy_meta ABI");
 _Static_assert(sizeof(struct subflow_cgroup_policy) == 16, "subflow_cgroup_policy ABI");
 
 /* Capacities; the loader may raise them before load (--max-conns). */

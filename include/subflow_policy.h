@@ -159,6 +159,14 @@ int subflow_policy_parse(const char *text, size_t len, const char *filename,
 int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
 			      struct subflow_policy_errors *errs);
 
+/* The same, but on -EINVAL *out still receives the lines that parsed, so
+ * that a caller can go on checking them (e.g. that the paths' devices
+ * exist) and report every error of the file at once. Never load it. */
+int subflow_policy_parse_partial(const char *text, size_t len, const char *filename,
+				 struct subflow_policy *out, struct subflow_policy_errors *errs);
+int subflow_policy_parse_file_partial(const char *path, struct subflow_policy *out,
+				      struct subflow_policy_errors *errs);
+
 /* Release a parsed policy and leave it as the empty policy. It holds no heap
  * memory today; call it anyway, so that a later version may. */
 void subflow_policy_free(struct subflow_policy *policy);

@@ -383,6 +383,45 @@ static void compile_rule(const struct subflow_policy_rule *src, struct subflow_r
 	rule->line = src->line;
 }
 
+/* True when a host address is on one of the compiled paths. */
+static bool on_some_path(const struct compiler *c, const struct ifaddrs *ifa, int family,
+			 const uint8_t *addr)
+{
+	unsigned int ifindex = if_nametoindex(ifa->ifa_name);
+
+	for (unsigned int i = 0; i < c->policy->nr_paths; i++) {
+		const struct subflow_path *path = &c->out->paths[i];
+
+		for (unsigned int j = 0; j < path->nr_ifindexes; j++)
+			if (ifindex && path->ifindexes[j] == ifindex)
+				return true;
+		for (unsigned int j = 0; j < path->nr_prefixes; j++)
+			if (prefix_contains(&path->prefixes[j], family, addr))
+				return true;
+	}
+	return false;
+}
+
+/* The host's usable addresses that no path names (meta.unnamed4/6). */
+static void collect_unnamed(struct compiler *c)
+{
+	struct subflow_policy_meta *meta = &c->out->meta;
+	const struct ifaddrs *ifa;
+
+	for (ifa = c->addrs; ifa; ifa = ifa->ifa_next) {
+		const uint8_t *addr;
+		int family;
+
+		addr = ifa_addr_bytes(ifa, &family);
+		if (!addr || !usable_for_bind(ifa, family, addr) || on_some_path(c, ifa, family, addr))
+			continue;
+		if (family == AF_INET && meta->nr_unnamed4 < SUBFLOW_PATH_BIND_ADDRS)
+			memcpy(&meta->unnamed4[meta->nr_unnamed4++], addr, 4);
+		else if (family == AF_INET6 && meta->nr_unnamed6 < SUBFLOW_PATH_BIND_ADDRS)
+			memcpy(meta->unnamed6[meta->nr_unnamed6++], addr, 16);
+	}
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
@@ -434,8 +473,10 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 		compile_path(&c, i);
 	for (i = 0; i < p->nr_rules; i++)
 		compile_rule(&p->rules[i], &out->rules[i]);
-	if (!c.nr_errors)
+	if (!c.nr_errors) {
 		warn_unbindable_paths(&c);
+		collect_unnamed(&c);
+	}
 
 	out->meta.nr_rules = p->nr_rules;
 	out->meta.nr_paths = p->nr_paths;
@@ -446,6 +487,50 @@ out:
 		freeifaddrs(c.addrs);
 	free(text);
 	return err;
+}
+
+static int cmp_error_position(const void *a, const void *b)
+{
+	const struct subflow_policy_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/* The file did not parse: still check the paths that did (their devices),
+ * so that one run reports every error, in file order. */
+static void add_path_errors(const struct subflow_policy *partial, const char *name,
+			    struct subflow_policy_errors *errs)
+{
+	struct subflow_compiled_policy *scratch;
+	struct subflow_policy_errors path_errs = {};
+	struct subflow_policy_error *items;
+	struct subflow_policy *paths_only;
+
+	if (!errs || errs->too_many)
+		return;
+	scratch = calloc(1, sizeof(*scratch));
+	paths_only = calloc(1, sizeof(*paths_only));
+	if (!scratch || !paths_only)
+		goto out;
+	paths_only->nr_paths = partial->nr_paths;
+	memcpy(paths_only->paths, partial->paths, sizeof(partial->paths));
+	if (subflow_policy_compile(paths_only, name, scratch, &path_errs) != -EINVAL ||
+	    !path_errs.count)
+		goto out;
+	items = realloc(errs->items, (errs->count + path_errs.count) * sizeof(*items));
+	if (!items)
+		goto out;
+	memcpy(items + errs->count, path_errs.items, path_errs.count * sizeof(*items));
+	errs->items = items;
+	errs->count += path_errs.count;
+	path_errs.count = 0;	/* the texts now belong to errs */
+	qsort(errs->items, errs->count, sizeof(*items), cmp_error_position);
+out:
+	subflow_policy_errors_free(&path_errs);
+	free(paths_only);
+	free(scratch);
 }
 
 int subflow_policy_compile_text(const char *text, size_t len, const char *name,
@@ -459,9 +544,11 @@ int subflow_policy_compile_text(const char *text, size_t len, const char *name,
 	parsed = calloc(1, sizeof(*parsed));
 	if (!parsed)
 		return -ENOMEM;
-	err = subflow_policy_parse(text, len, name, parsed, errs);
+	err = subflow_policy_parse_partial(text, len, name, parsed, errs);
 	if (!err)
 		err = subflow_policy_compile(parsed, name, out, errs);
+	else if (err == -EINVAL)
+		add_path_errors(parsed, name, errs);
 	if (!err && policy)
 		*policy = *parsed;
 	free(parsed);
@@ -478,9 +565,11 @@ int subflow_policy_compile_file(const char *file, struct subflow_compiled_policy
 	parsed = calloc(1, sizeof(*parsed));
 	if (!parsed)
 		return -ENOMEM;
-	err = subflow_policy_parse_file(file, parsed, errs);
+	err = subflow_policy_parse_file_partial(file, parsed, errs);
 	if (!err)
 		err = subflow_policy_compile(parsed, file, out, errs);
+	else if (err == -EINVAL)
+		add_path_errors(parsed, file, errs);
 	if (!err && policy)
 		*policy = *parsed;
 	free(parsed);

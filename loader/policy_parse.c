@@ -1091,8 +1091,10 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 	return p->fatal;
 }
 
-int subflow_policy_parse(const char *text, size_t len, const char *filename,
-			 struct subflow_policy *out, struct subflow_policy_errors *errs)
+/* partial: on errors, *out still gets what parsed, so that callers can
+ * check the rest (devices of the paths) and report every error at once. */
+static int parse_policy(const char *text, size_t len, const char *filename,
+			struct subflow_policy *out, struct subflow_policy_errors *errs, bool partial)
 {
 	struct parser p = {
 		.filename = filename ? filename : "<input>",
@@ -1111,11 +1113,23 @@ int subflow_policy_parse(const char *text, size_t len, const char *filename,
 	err = parse_text(&p, text, len);
 	if (!err && p.nr_errors)
 		err = -EINVAL;
-	if (!err)
+	if (!err || (partial && err == -EINVAL))
 		*out = *p.policy;
 	free(p.policy);
 	free(p.line_buf);
 	return err;
+}
+
+int subflow_policy_parse(const char *text, size_t len, const char *filename,
+			 struct subflow_policy *out, struct subflow_policy_errors *errs)
+{
+	return parse_policy(text, len, filename, out, errs, false);
+}
+
+int subflow_policy_parse_partial(const char *text, size_t len, const char *filename,
+				 struct subflow_policy *out, struct subflow_policy_errors *errs)
+{
+	return parse_policy(text, len, filename, out, errs, true);
 }
 
 static int file_error(struct subflow_policy_errors *errs, const char *path, int err)
@@ -1134,8 +1148,8 @@ static int file_error(struct subflow_policy_errors *errs, const char *path, int 
 	return err;
 }
 
-int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
-			      struct subflow_policy_errors *errs)
+static int parse_file(const char *path, struct subflow_policy *out,
+		      struct subflow_policy_errors *errs, bool partial)
 {
 	size_t len = 0, n;
 	char *text;
@@ -1163,10 +1177,22 @@ int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
 	else if (len > MAX_POLICY_FILE_SIZE)
 		err = file_error(errs, path, -EFBIG);
 	else
-		err = subflow_policy_parse(text, len, path, out, errs);
+		err = parse_policy(text, len, path, out, errs, partial);
 	fclose(f);
 	free(text);
 	return err;
+}
+
+int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
+			      struct subflow_policy_errors *errs)
+{
+	return parse_file(path, out, errs, false);
+}
+
+int subflow_policy_parse_file_partial(const char *path, struct subflow_policy *out,
+				      struct subflow_policy_errors *errs)
+{
+	return parse_file(path, out, errs, true);
 }
 
 void subflow_policy_free(struct subflow_policy *policy)
