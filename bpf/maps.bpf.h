@@ -50,6 +50,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } subflow_sk_keys SEC(".maps");
 
+/* Per MPTCP socket (the application's own): its connection key. User space
+ * looks it up with the application's socket fd as the key, one bpf() call
+ * where getsockopt(MPTCP_INFO) + getsockopt(SO_NETNS_COOKIE) take two. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct subflow_conn_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conn_sk_keys SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SUBFLOW_EVENTS_BYTES);

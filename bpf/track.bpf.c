@@ -38,6 +38,27 @@ static __always_inline void refresh_state(struct tcp_sock *tp, __u32 new_state)
 		entry->tcp_state = new_state;
 }
 
+/* Note the connection key on the MPTCP socket itself, for queries by fd. */
+static __always_inline void note_conn_key(struct bpf_sock_ops *skops, struct tcp_sock *tp)
+{
+	struct subflow_key *key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
+	struct bpf_sock *bsk = skops->sk;
+	struct subflow_conn_key *ckey;
+	struct mptcp_sock *msk;
+
+	if (!key || !bsk)
+		return;
+	msk = bpf_skc_to_mptcp_sock(bsk);
+	if (!msk)
+		return;
+	ckey = bpf_sk_storage_get(&conn_sk_keys, msk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!ckey || ckey->token == key->token)
+		return;
+	ckey->netns_cookie = key->netns_cookie;
+	ckey->token = key->token;
+	ckey->pad = 0;
+}
+
 /* Record the subflow and ask for its state changes. A passive join that
  * the kernel has not numbered yet (its connection was busy in a system call,
  * so the join waits on the join list) is recorded at its first RTT sample
@@ -48,6 +69,7 @@ static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tc
 	int flags = skops->bpf_sock_ops_cb_flags;
 
 	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops)) >= 0) {
+		note_conn_key(skops, tp);
 		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
 		flags &= ~BPF_SOCK_OPS_RTT_CB_FLAG;
 	} else if (tp->is_mptcp) {

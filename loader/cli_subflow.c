@@ -315,7 +315,11 @@ static void on_signal(int sig)
 
 struct monitor_ctx {
 	uint64_t limit, seen;
+	uint64_t start_ns;	/* CLOCK_BOOTTIME when the monitor started */
 };
+
+/* Returned by on_event to stop the ring buffer's consumption at once. */
+#define MONITOR_DONE (-ECANCELED)
 
 static int on_event(void *data, void *raw, size_t size)
 {
@@ -327,6 +331,9 @@ static int on_event(void *data, void *raw, size_t size)
 	const char *name;
 
 	if (size < sizeof(*ev) || ev->type > SUBFLOW_EVENT_DOWN)
+		return 0;
+	/* With no reader, the buffer keeps what happened before we started. */
+	if (ev->time_ns < ctx->start_ns)
 		return 0;
 	name = names[ev->type] ? names[ev->type] : "?";
 	if (json_output) {
@@ -354,7 +361,7 @@ static int on_event(void *data, void *raw, size_t size)
 	fflush(stdout);
 	ctx->seen++;
 	if (ctx->limit && ctx->seen >= ctx->limit)
-		stop_monitor = 1;
+		return MONITOR_DONE;
 	return 0;
 }
 
@@ -384,6 +391,12 @@ static int do_monitor(int argc, char **argv)
 	rb = ring_buffer__new(fd, on_event, &ctx, NULL);
 	if (!rb)
 		return fail("cannot read the events ring buffer: %s", strerror(errno));
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_BOOTTIME, &now);
+		ctx.start_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* JSON mode prints one object per line, not one array. */
@@ -391,7 +404,7 @@ static int do_monitor(int argc, char **argv)
 		jsonw_destroy(&json_wtr);
 	while (!stop_monitor) {
 		err = ring_buffer__poll(rb, 200);
-		if (err == -EINTR) {
+		if (err == -EINTR || err == MONITOR_DONE) {
 			err = 0;
 			break;
 		}

@@ -63,6 +63,7 @@ enum subflow_map_id {
 	MAP_RULE_HITS,
 	MAP_PATH_DENIALS,
 	MAP_POLICY_NO_MATCH,
+	MAP_CONN_SK_KEYS,
 	MAP__COUNT,
 };
 extern const char *const subflow_map_names[MAP__COUNT];

@@ -33,6 +33,7 @@ const char *const subflow_map_names[MAP__COUNT] = {
 	[MAP_RULE_HITS] = "rule_hits",
 	[MAP_PATH_DENIALS] = "path_denials",
 	[MAP_POLICY_NO_MATCH] = "policy_no_match",
+	[MAP_CONN_SK_KEYS] = "conn_sk_keys",
 };
 
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;

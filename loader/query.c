@@ -66,8 +66,20 @@ int subflow_current_netns(uint64_t *netns_cookie)
 
 int subflow_conn_of_fd(int fd, uint64_t *netns_cookie, uint32_t *token)
 {
+	struct subflow_conn_key key;
 	struct mptcp_info info;
 	socklen_t len = sizeof(info);
+	int map_fd;
+
+	/* Fast path: the tracker noted the key on the MPTCP socket itself;
+	 * one lookup with the socket's own fd. Connections found by the
+	 * attach-time snapshot have no note: ask the kernel. */
+	map_fd = subflow_map_fd(MAP_CONN_SK_KEYS);
+	if (map_fd >= 0 && !bpf_map_lookup_elem(map_fd, &fd, &key) && key.token) {
+		*netns_cookie = key.netns_cookie;
+		*token = key.token;
+		return 0;
+	}
 
 	memset(&info, 0, sizeof(info));
 	if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len))
