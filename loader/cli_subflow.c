@@ -133,15 +133,17 @@ static void text_subflow_header(int width)
 
 static void text_subflow(const struct subflow_info *sf, int width)
 {
-	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[64];
+	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[80], rule[16] = "";
 
 	endpoint_text(&sf->local, local, sizeof(local));
 	endpoint_text(&sf->remote, remote, sizeof(remote));
 	ifname_of(sf, ifname, sizeof(ifname));
-	snprintf(flags, sizeof(flags), "%s%s%s%s", sf->flags & SUBFLOW_F_INITIAL ? "initial" : "join",
+	if (sf->policy_rule)	/* the index `policy show` prints */
+		snprintf(rule, sizeof(rule), ",rule %u", sf->policy_rule - 1);
+	snprintf(flags, sizeof(flags), "%s%s%s%s%s", sf->flags & SUBFLOW_F_INITIAL ? "initial" : "join",
 		 sf->flags & SUBFLOW_F_BACKUP_LOCAL ? ",backup" : "",
 		 sf->flags & SUBFLOW_F_BACKUP_PEER ? ",backup-peer" : "",
-		 sf->flags & SUBFLOW_F_SNAPSHOT ? ",snapshot" : "");
+		 sf->flags & SUBFLOW_F_SNAPSHOT ? ",snapshot" : "", rule);
 	printf("  %-4u %-*s %-*s %-12s %-8s %s\n", sf->id, width, local, width, remote,
 	       subflow_tcp_state_name(sf->tcp_state), ifname, flags);
 }

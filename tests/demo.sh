@@ -75,6 +75,52 @@ cat "$MONITOR_OUT"
 step "Engine status"
 show sfctl status
 
+step "Policies: the video app may use both paths, the updater only Wi-Fi"
+VIDEO_POLICY=$LAB_TMP/video.policy
+cat > "$VIDEO_POLICY" <<'POLICY'
+# video: both paths; Wi-Fi subflows marked 0x10 with cubic,
+# LTE subflows marked 0x20, reno, paced to 2 Mbit/s
+path wifi dev c1
+path lte  dev c2
+rule path wifi mark 0x10 cc cubic
+rule path lte  mark 0x20 cc reno pacing 2mbit
+POLICY
+CG_VIDEO=$(cg_create demo-video) || exit 1
+CG_UPDATER=$(cg_create demo-updater) || exit 1
+# Devices resolve in the namespace the command runs in: the client's.
+show sfctl -n "$NS_C" cgroup attach "$CG_VIDEO" policy "$VIDEO_POLICY" || exit 1
+show sfctl -n "$NS_C" cgroup attach "$CG_UPDATER" policy policies/app-path-restriction.policy || exit 1
+joins_refused() {
+	in_ns "$NS_C" nstat -az MPTcpExtMPJoinSynTxConnectErr MPTcpExtMPJoinSynTxBindErr |
+		awk '/MPTcpExt/ { n += $2 } END { print n + 0 }'
+}
+refused_before=$(joins_refused)
+SPAWN_OUT=$LAB_TMP/video.log spawn_in "$CG_VIDEO" "$NS_C" "$PEER" client -a "$S1_V4" -p 8080 \
+	-b 1000000 --subflows 2 --info-json "$LAB_TMP/video.json" --hold-until "$RELEASE"
+SPAWN_OUT=$LAB_TMP/updater.log spawn_in "$CG_UPDATER" "$NS_C" "$PEER" client -a "$S1_V4" -p 8080 \
+	-b 1000000 --subflows 1 --info-json "$LAB_TMP/updater.json" --hold-until "$RELEASE"
+wait_for 15 test -s "$LAB_TMP/video.json" -a -s "$LAB_TMP/updater.json" ||
+	{ cat "$LAB_TMP"/video.log "$LAB_TMP"/updater.log; fail "the policy clients did not start"; }
+# The updater's join is refused in the kernel before its SYN: wait for the counter.
+more_joins_refused() { [ "$(joins_refused)" -gt "$refused_before" ]; }
+wait_for 5 more_joins_refused || true
+for app in video updater; do
+	token=$(jq .token "$LAB_TMP/$app.json")
+	printf '\n  %s (token %s): %s subflow(s)\n' "$app" "$token" \
+		"$(sfctl -j -n "$NS_C" subflow list token "$token" | jq '.[0].subflows | length')"
+	sfctl -j -n "$NS_C" subflow list token "$token" | jq -r '.[0].subflows[] | "\(.local.port) \(.ifname) \(.id)"' |
+	while read -r port dev id; do
+		info=$(in_ns "$NS_C" ss -tieH state established "( sport = :$port )")
+		printf '    subflow %s on %-3s fwmark %-5s cc %-6s %s\n' "$id" "$dev" \
+			"$(grep -o 'fwmark:0x[0-9a-f]*' <<<"$info" | cut -d: -f2 || true)" \
+			"$(grep -ow 'cubic\|reno\|bbr' <<<"$info" | head -1)" \
+			"$(grep -o 'pacing_rate [^ ]*' <<<"$info" | grep / || true)"
+	done
+done
+printf '\n  joins refused by the updater policy (kernel MIB MPJoinSynTx*Err): %s\n' \
+	$(( $(joins_refused) - refused_before ))
+show sfctl policy show "$CG_UPDATER"
+
 step "Close the connections: their entries go with them"
 touch "$RELEASE"
 wait_for 10 sh -c "[ \"\$($SUBFLOWCTL --pin-dir $SUBFLOW_PIN_DIR -j -n $NS_C subflow list)\" = '[]' ]" &&
@@ -83,6 +129,8 @@ wait_for 10 sh -c "[ \"\$($SUBFLOWCTL --pin-dir $SUBFLOW_PIN_DIR -j -n $NS_C sub
 step "Detach and unload: nothing left behind"
 show sfctl cgroup detach "$CG_APP"
 show sfctl cgroup detach "$CG_SRV"
+show sfctl cgroup detach "$CG_VIDEO"
+show sfctl cgroup detach "$CG_UPDATER"
 show sfctl unload
 [ -e "$SUBFLOW_PIN_DIR" ] && echo "  pin dir still present!" || echo "  pin directory removed"
 echo
