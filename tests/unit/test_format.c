@@ -84,6 +84,9 @@ static void test_abi_layout(void)
 	CHECK("abi_subflow_info_local_offset", offsetof(struct subflow_info, local) == 32);
 	CHECK("abi_subflow_info_token_offset", offsetof(struct subflow_info, token) == 72);
 	CHECK("abi_conn_info_ids_offset", offsetof(struct subflow_conn_info, subflow_ids) == 48);
+	/* README's bpftool example edits the mark at this offset. */
+	CHECK("abi_rule_mark_offset", offsetof(struct subflow_rule, mark) == 44);
+	CHECK("abi_policy_slots_keys", SUBFLOW_POLICY_RULES == 64 && SUBFLOW_POLICY_PATHS == 32);
 }
 
 static void test_pin_dir(void)
