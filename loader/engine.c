@@ -518,6 +518,17 @@ int subflow_engine_unload(void)
 		had_any |= pin_exists(subflow_map_names[i]);
 		unpin(subflow_map_names[i]);
 	}
+	/* What is left in an engine's directory came from another version of
+	 * the engine (a map this binary does not know): the directory is the
+	 * engine's, so it goes too. A directory that held none of our objects
+	 * is left alone, in case --pin-dir named someone else's. */
+	dir = had_any ? opendir(subflow_pin_dir()) : NULL;
+	if (dir) {
+		while ((ent = readdir(dir)))
+			if (ent->d_name[0] != '.')
+				unpin(ent->d_name);
+		closedir(dir);
+	}
 	subflow_maps_close();
 	if (rmdir(subflow_pin_dir()) && errno != ENOENT)
 		pr_warn("cannot remove %s: %s\n", subflow_pin_dir(), strerror(errno));
