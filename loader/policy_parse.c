@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "subflow_policy.h"
+#include "units.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -263,73 +264,6 @@ static int parse_number(struct parser *p, const struct token *tok, const char *w
 	return 0;
 }
 
-struct unit {
-	const char *name;
-	uint64_t factor;
-};
-
-/* tc's units, decimal; factors in bits per second. */
-static const struct unit rate_units[] = {
-	{ "bit", 1 },   { "kbit", 1000 },      { "mbit", 1000000 },      { "gbit", 1000000000 },
-	{ "bps", 8 },   { "kbps", 8000 },      { "mbps", 8000000 },      { "gbps", 8000000000ULL },
-};
-#define RATE_UNITS_HELP "bit, kbit, mbit, gbit, bps, kbps, mbps, gbps"
-
-/* Factors in milliseconds. */
-static const struct unit duration_units[] = {
-	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-};
-#define DURATION_UNITS_HELP "ms, s, m, h"
-
-/* "2mbit", "2.5s": a decimal number with an optional fraction, then a unit.
- * *value is the number times the unit's factor, rounded down; *exact says
- * whether nothing was rounded away. -EINVAL: not a number; -ENODATA: no
- * unit; -ENOENT: unknown unit; -ERANGE: too large. */
-static int parse_with_unit(const char *s, const struct unit *units, size_t nr_units,
-			   uint64_t *value, bool *exact)
-{
-	uint64_t mantissa = 0, divisor = 1, product;
-	const char *frac, *frac_end;
-	size_t i;
-
-	if (!is_digit(*s))
-		return -EINVAL;
-	for (; is_digit(*s); s++) {
-		if (mantissa > (UINT64_MAX - (*s - '0')) / 10)
-			return -ERANGE;
-		mantissa = mantissa * 10 + (*s - '0');
-	}
-	if (*s == '.') {
-		frac = ++s;
-		if (!is_digit(*s))
-			return -EINVAL;
-		while (is_digit(*s))
-			s++;
-		/* 2.50mbit is 2.5mbit: trailing zeros only cost range */
-		for (frac_end = s; frac_end > frac && frac_end[-1] == '0'; frac_end--)
-			;
-		for (; frac < frac_end; frac++) {
-			if (mantissa > (UINT64_MAX - (*frac - '0')) / 10 || divisor > UINT64_MAX / 10)
-				return -ERANGE;
-			mantissa = mantissa * 10 + (*frac - '0');
-			divisor *= 10;
-		}
-	}
-	if (!*s)
-		return -ENODATA;
-	for (i = 0; i < nr_units; i++)
-		if (!strcasecmp(s, units[i].name))
-			break;
-	if (i == nr_units)
-		return -ENOENT;
-	if (mantissa && units[i].factor > UINT64_MAX / mantissa)
-		return -ERANGE;
-	product = mantissa * units[i].factor;
-	*value = product / divisor;
-	*exact = product % divisor == 0;
-	return 0;
-}
-
 static void error_bad_unit_value(struct parser *p, const struct token *tok, const char *what,
 				 int err, const char *example, const char *units)
 {
@@ -358,9 +292,10 @@ static int parse_rate(struct parser *p, const struct token *tok, uint64_t *bytes
 	bool exact;
 	int err;
 
-	err = parse_with_unit(tok->text, rate_units, ARRAY_SIZE(rate_units), &bits, &exact);
+	err = subflow_parse_with_unit(tok->text, subflow_rate_units, subflow_nr_rate_units, &bits,
+				      &exact);
 	if (err) {
-		error_bad_unit_value(p, tok, "pacing rate", err, "2mbit", RATE_UNITS_HELP);
+		error_bad_unit_value(p, tok, "pacing rate", err, "2mbit", SUBFLOW_RATE_UNITS_HELP);
 		return err;
 	}
 	/* The kernel paces in bytes per second; a fraction of a byte is lost. */
@@ -378,9 +313,10 @@ static int parse_duration_ms(struct parser *p, const struct token *tok, const ch
 {
 	int err;
 
-	err = parse_with_unit(tok->text, duration_units, ARRAY_SIZE(duration_units), ms, exact);
+	err = subflow_parse_with_unit(tok->text, subflow_duration_units, subflow_nr_duration_units,
+				      ms, exact);
 	if (err)
-		error_bad_unit_value(p, tok, what, err, "500ms", DURATION_UNITS_HELP);
+		error_bad_unit_value(p, tok, what, err, "500ms", SUBFLOW_DURATION_UNITS_HELP);
 	return err;
 }
 
@@ -1256,7 +1192,7 @@ static int format_prefix(struct text_out *o, const struct subflow_policy_prefix 
 
 static void format_rate(struct text_out *o, uint64_t bytes_per_second)
 {
-	static const struct unit bit_units[] = {
+	static const struct subflow_unit bit_units[] = {
 		{ "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
 	};
 	uint64_t bits = bytes_per_second * 8;
@@ -1277,11 +1213,11 @@ static void format_duration_ms(struct text_out *o, uint64_t ms)
 {
 	int i;
 
-	for (i = ARRAY_SIZE(duration_units) - 1; i > 0; i--)
-		if (ms && ms % duration_units[i].factor == 0)
+	for (i = subflow_nr_duration_units - 1; i > 0; i--)
+		if (ms && ms % subflow_duration_units[i].factor == 0)
 			break;
-	out_printf(o, " %llu%s", (unsigned long long)(ms / duration_units[i].factor),
-		   duration_units[i].name);
+	out_printf(o, " %llu%s", (unsigned long long)(ms / subflow_duration_units[i].factor),
+		   subflow_duration_units[i].name);
 }
 
 static int format_path(struct text_out *o, const struct subflow_policy_path *path)

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
+#include "units.h"
 #include "sockopt.skel.h"
 
 /* The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT). */
@@ -271,22 +272,6 @@ int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 
 /* ---- Values as the policy language writes them -------------------------------- */
 
-struct unit {
-	const char *name;
-	uint64_t factor;
-};
-
-/* tc's units, decimal; factors in bits per second. */
-static const struct unit rate_units[] = {
-	{ "bit", 1 },   { "kbit", 1000 },      { "mbit", 1000000 },      { "gbit", 1000000000 },
-	{ "bps", 8 },   { "kbps", 8000 },      { "mbps", 8000000 },      { "gbps", 8000000000ULL },
-};
-
-/* Factors in milliseconds. */
-static const struct unit duration_units[] = {
-	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-};
-
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool is_digit(char c)
@@ -309,46 +294,6 @@ static int parse_number(const char *s, uint64_t max, uint64_t *out)
 	if (errno == ERANGE || v > max)
 		return -ERANGE;
 	*out = v;
-	return 0;
-}
-
-/* "2mbit", "2.5s": a decimal number with an optional fraction and a unit.
- * *value is rounded down; *exact says whether nothing was lost. */
-static int parse_with_unit(const char *s, const struct unit *units, size_t nr_units,
-			   uint64_t *value, bool *exact)
-{
-	uint64_t mantissa = 0, divisor = 1, product;
-	size_t i;
-
-	if (!is_digit(*s))
-		return -EINVAL;
-	for (; is_digit(*s); s++) {
-		if (mantissa > (UINT64_MAX - (*s - '0')) / 10)
-			return -ERANGE;
-		mantissa = mantissa * 10 + (*s - '0');
-	}
-	if (*s == '.') {
-		if (!is_digit(*++s))
-			return -EINVAL;
-		for (; is_digit(*s); s++) {
-			if (mantissa > (UINT64_MAX - (*s - '0')) / 10 || divisor > UINT64_MAX / 10)
-				return -ERANGE;
-			mantissa = mantissa * 10 + (*s - '0');
-			divisor *= 10;
-		}
-	}
-	if (!*s)
-		return -ENODATA;
-	for (i = 0; i < nr_units; i++)
-		if (!strcasecmp(s, units[i].name))
-			break;
-	if (i == nr_units)
-		return -ENOENT;
-	if (mantissa && units[i].factor > UINT64_MAX / mantissa)
-		return -ERANGE;
-	product = mantissa * units[i].factor;
-	*value = product / divisor;
-	*exact = product % divisor == 0;
 	return 0;
 }
 
@@ -398,7 +343,8 @@ static int parse_pacing(const char *word, uint64_t *bytes, char *err, size_t siz
 		*bytes = SUBFLOW_PACING_UNLIMITED;
 		return 0;
 	}
-	code = parse_with_unit(word, rate_units, ARRAY_LEN(rate_units), &bits, &exact);
+	code = subflow_parse_with_unit(word, subflow_rate_units, subflow_nr_rate_units, &bits,
+				       &exact);
 	if (code)
 		return unit_error(err, size, code, "pacing rate", word, "2mbit", RATE_UNITS);
 	*bytes = bits / 8;
@@ -419,7 +365,8 @@ static int parse_keepalive_seconds(const char *word, const char *what, uint32_t 
 	bool exact;
 	int code;
 
-	code = parse_with_unit(word, duration_units, ARRAY_LEN(duration_units), &ms, &exact);
+	code = subflow_parse_with_unit(word, subflow_duration_units,
+				       subflow_nr_duration_units, &ms, &exact);
 	if (code)
 		return unit_error(err, size, code, what, word, "10s", DURATION_UNITS);
 	/* Whole seconds in the kernel: round to the nearest, as the policy does. */
@@ -508,7 +455,8 @@ int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, si
 		strcpy(out->cc, word);
 		return 0;
 	case SUBFLOW_SOCKOPT_USER_TIMEOUT:
-		code = parse_with_unit(word, duration_units, ARRAY_LEN(duration_units), &ms, &exact);
+		code = subflow_parse_with_unit(word, subflow_duration_units,
+				       subflow_nr_duration_units, &ms, &exact);
 		if (code)
 			return unit_error(err, err_size, code, "user-timeout", word, "500ms",
 					  DURATION_UNITS);
@@ -537,7 +485,7 @@ int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, si
 /* bits per second in the largest tc unit that keeps it >= 1: "2mbit". */
 static void format_rate(uint64_t bytes, char *buf, size_t size)
 {
-	static const struct unit units[] = {
+	static const struct subflow_unit units[] = {
 		{ "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
 	};
 	/* Past ~2^61 bytes/s, bits overflow: such a limit is no limit. */
