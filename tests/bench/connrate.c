@@ -6,14 +6,17 @@
  *
  *   connrate server -a ADDR -p PORT [--ready-file FILE]
  *       accept, read 1 byte, write 1 byte, close; forever (until killed).
- *   connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]
+ *   connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]...
  *       connect, write 1 byte, read 1 byte, close, in a loop for SECONDS;
  *       prints "conns N errors E secs S rate R" (R in connections per second).
- *       With --bpf-prog, also how often that program ran and for how long
- *       ("bpf_runs N bpf_ns T"): kernel BPF run-time statistics are enabled
+ *       With --bpf-prog (repeatable), also how often those programs ran and
+ *       for how long: in total ("bpf_runs N bpf_ns T") and per program
+ *       ("bpf_NAME_runs N bpf_NAME_ns T", NAME the pin's name without its
+ *       "prog_" prefix). Kernel BPF run-time statistics are enabled
  *       through a BPF_ENABLE_STATS fd, so they switch off again when this
- *       process exits, however it exits. They cost a little per run: use
- *       them in a round of their own, not in a measured one.
+ *       process exits, however it exits. They cost a little per run (two
+ *       clock reads): compare rounds that all have them on, or use them in a
+ *       round of their own.
  *
  * One connection at a time on each side: the rate then measures the cost
  * of a connection's life, not how well the tools overlap work. Whether the
@@ -26,20 +29,23 @@
 #include <bpf/bpf.h>
 #include "bench_common.h"
 
+#define MAX_PROGS 16
+
 struct options {
 	const char *mode;
 	const char *addr;
 	unsigned int port;
 	double seconds;
 	const char *ready_file;
-	const char *bpf_prog;
+	const char *bpf_progs[MAX_PROGS];
+	int nr_progs;
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: connrate server -a ADDR -p PORT [--ready-file FILE]\n"
-		"       connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]\n");
+		"       connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]...\n");
 	exit(2);
 }
 
@@ -95,23 +101,36 @@ static void prog_stats(int prog_fd, uint64_t *runs, uint64_t *ns)
 	*ns = info.run_time_ns;
 }
 
+/* The program's name for the output: its pin's, without "prog_". */
+static const char *prog_label(const char *pin)
+{
+	const char *base = strrchr(pin, '/');
+
+	base = base ? base + 1 : pin;
+	return strncmp(base, "prog_", 5) ? base : base + 5;
+}
+
 static void run_client(const struct options *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = parse_addr(o->addr, o->port, &ss);
-	uint64_t start, deadline, end, runs0 = 0, ns0 = 0, runs1 = 0, ns1 = 0;
+	uint64_t start, deadline, end;
+	uint64_t runs0[MAX_PROGS] = {}, ns0[MAX_PROGS] = {}, runs1[MAX_PROGS], ns1[MAX_PROGS];
 	unsigned long conns = 0, errors = 0;
-	int err = 0, prog_fd = -1, stats_fd = -1;
+	int err = 0, prog_fds[MAX_PROGS], stats_fd = -1, i;
 
-	if (o->bpf_prog) {
-		prog_fd = bpf_obj_get(o->bpf_prog);
-		if (prog_fd < 0)
-			die("open %s: %s", o->bpf_prog, strerror(errno));
+	for (i = 0; i < o->nr_progs; i++) {
+		prog_fds[i] = bpf_obj_get(o->bpf_progs[i]);
+		if (prog_fds[i] < 0)
+			die("open %s: %s", o->bpf_progs[i], strerror(errno));
+	}
+	if (o->nr_progs) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
 			die("BPF_ENABLE_STATS: %s", strerror(errno));
-		prog_stats(prog_fd, &runs0, &ns0);
 	}
+	for (i = 0; i < o->nr_progs; i++)
+		prog_stats(prog_fds[i], &runs0[i], &ns0[i]);
 	start = now_ns();
 	deadline = start + (uint64_t)(o->seconds * 1e9);
 	do {
@@ -129,14 +148,27 @@ static void run_client(const struct options *o)
 	end = now_ns();
 	printf("conns %lu errors %lu secs %.3f rate %.1f", conns, errors,
 	       (end - start) / 1e9, conns / ((end - start) / 1e9));
-	if (prog_fd >= 0) {
+	if (o->nr_progs) {
+		uint64_t runs = 0, ns = 0;
+
 		/* Server-side subflows close a little after ours: let them. */
 		sleep_ms(200);
-		prog_stats(prog_fd, &runs1, &ns1);
-		printf(" bpf_runs %llu bpf_ns %llu", (unsigned long long)(runs1 - runs0),
-		       (unsigned long long)(ns1 - ns0));
+		for (i = 0; i < o->nr_progs; i++) {
+			prog_stats(prog_fds[i], &runs1[i], &ns1[i]);
+			runs += runs1[i] - runs0[i];
+			ns += ns1[i] - ns0[i];
+		}
+		printf(" bpf_runs %llu bpf_ns %llu", (unsigned long long)runs,
+		       (unsigned long long)ns);
+		for (i = 0; i < o->nr_progs; i++) {
+			const char *name = prog_label(o->bpf_progs[i]);
+
+			printf(" bpf_%s_runs %llu bpf_%s_ns %llu",
+			       name, (unsigned long long)(runs1[i] - runs0[i]),
+			       name, (unsigned long long)(ns1[i] - ns0[i]));
+			close(prog_fds[i]);
+		}
 		close(stats_fd);
-		close(prog_fd);
 	}
 	printf("\n");
 }
@@ -165,7 +197,11 @@ int main(int argc, char **argv)
 		case 'p': o.port = strtoul(optarg, NULL, 10); break;
 		case 'd': o.seconds = strtod(optarg, NULL); break;
 		case 'r': o.ready_file = optarg; break;
-		case 'B': o.bpf_prog = optarg; break;
+		case 'B':
+			if (o.nr_progs == MAX_PROGS)
+				die("at most %d --bpf-prog", MAX_PROGS);
+			o.bpf_progs[o.nr_progs++] = optarg;
+			break;
 		default: usage();
 		}
 	}
