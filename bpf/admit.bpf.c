@@ -239,7 +239,9 @@ static __always_inline int admit_connect(struct bpf_sock_addr *ctx, int family)
 	if (slot < 0)
 		return ADMIT;
 	meta = policy_meta_of(slot);
-	if (!meta)
+	/* A policy without deny rules refuses nothing: skip the evaluation
+	 * (the options program counts and shapes the subflow). */
+	if (!meta || !(meta->flags & SUBFLOW_POLICY_F_HAS_DENY))
 		return ADMIT;
 	describe_destination(ctx, &desc, family);
 	if (!desc.is_join && !desc.local_known && !desc.bound_ifindex)
@@ -266,7 +268,7 @@ static __always_inline int admit_bind(struct bpf_sock_addr *ctx, int family)
 	if (slot < 0)
 		return ADMIT;
 	meta = policy_meta_of(slot);
-	if (!meta)
+	if (!meta || !(meta->flags & SUBFLOW_POLICY_F_HAS_DENY))
 		return ADMIT;
 	/* The address being bound is the subflow's local side. */
 	describe_destination(ctx, &desc, family);

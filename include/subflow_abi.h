@@ -212,11 +212,14 @@ struct subflow_path {
 #define SUBFLOW_MPTCPIFY_ON	1
 #define SUBFLOW_MPTCPIFY_OFF	2
 
+/* subflow_policy_meta.flags */
+#define SUBFLOW_POLICY_F_HAS_DENY (1U << 0)	/* some rule denies: admission must look */
+
 struct subflow_policy_meta {
 	__u32 nr_rules;
 	__u32 nr_paths;
 	__u32 mptcpify;		/* SUBFLOW_MPTCPIFY_* */
-	__u32 pad;
+	__u32 flags;		/* SUBFLOW_POLICY_F_* */
 	__u64 generation;	/* increases with every load, machine-wide */
 	__u64 loaded_ns;	/* CLOCK_BOOTTIME */
 	__u64 cgroup_id;	/* the cgroup it was loaded for */

@@ -478,6 +478,9 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 		collect_unnamed(&c);
 	}
 
+	for (i = 0; i < p->nr_rules; i++)
+		if (out->rules[i].verdict == SUBFLOW_VERDICT_DENY)
+			out->meta.flags |= SUBFLOW_POLICY_F_HAS_DENY;
 	out->meta.nr_rules = p->nr_rules;
 	out->meta.nr_paths = p->nr_paths;
 	out->meta.mptcpify = p->mptcpify;

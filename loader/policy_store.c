@@ -270,7 +270,6 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 		goto undo_text;
 	}
 	meta = c->meta;
-	meta.pad = 0;
 	meta.generation = max_generation + 1;
 	meta.loaded_ns = boottime_ns();
 	meta.cgroup_id = cgroup_id;
