@@ -59,10 +59,16 @@ static __always_inline void note_conn_key(struct bpf_sock_ops *skops, struct tcp
 	ckey->pad = 0;
 }
 
+/* Callbacks that fire on the next packet in either direction (RTT sample,
+ * any received segment, any sent segment): how a not-yet-numbered passive
+ * join gets recorded as soon as the kernel has given it its id. */
+#define RETRY_CB_FLAGS (BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | \
+			BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)
+
 /* Record the subflow and ask for its state changes. A passive join that
  * the kernel has not numbered yet (its connection was busy in a system call,
- * so the join waits on the join list) is recorded at its first RTT sample
- * instead, when it has its id. */
+ * so the join waits on the join list until that call returns) is recorded
+ * at its next packet instead, when it has its id. */
 static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tcp_sock *tp,
 					   __u32 extra_flags)
 {
@@ -71,9 +77,9 @@ static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tc
 	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops)) >= 0) {
 		note_conn_key(skops, tp);
 		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
-		flags &= ~BPF_SOCK_OPS_RTT_CB_FLAG;
+		flags &= ~RETRY_CB_FLAGS;
 	} else if (tp->is_mptcp) {
-		flags |= BPF_SOCK_OPS_RTT_CB_FLAG;	/* try again on the next ACK */
+		flags |= RETRY_CB_FLAGS;	/* try again on the next packet */
 	}
 	if (flags != skops->bpf_sock_ops_cb_flags)
 		bpf_sock_ops_cb_flags_set(skops, flags);
@@ -89,7 +95,8 @@ int subflow_track(struct bpf_sock_ops *skops)
 	/* Most callbacks are not ours: leave before any helper call. */
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB &&
-	    op != BPF_SOCK_OPS_RTT_CB)
+	    op != BPF_SOCK_OPS_RTT_CB && op != BPF_SOCK_OPS_PARSE_HDR_OPT_CB &&
+	    op != BPF_SOCK_OPS_HDR_OPT_LEN_CB && op != BPF_SOCK_OPS_WRITE_HDR_OPT_CB)
 		return 1;
 	bsk = skops->sk;	/* one load: the verifier tracks its NULL check */
 	if (!bsk)
@@ -101,8 +108,15 @@ int subflow_track(struct bpf_sock_ops *skops)
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		start_tracking(skops, tp, 0);
+		break;
 	case BPF_SOCK_OPS_RTT_CB:
-		start_tracking(skops, tp, op == BPF_SOCK_OPS_RTT_CB ? SUBFLOW_F_ESTABLISHED : 0);
+	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+		/* Only a queued passive join asks for these (RETRY_CB_FLAGS);
+		 * no header option is written. */
+		start_tracking(skops, tp, SUBFLOW_F_ESTABLISHED);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		/* Backup bits and MP_JOIN/MP_CAPABLE are final only now. */
