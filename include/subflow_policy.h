@@ -59,6 +59,7 @@ struct subflow_policy_selector {
 	enum subflow_policy_selector_kind kind;
 	char dev[SUBFLOW_POLICY_IFNAME_MAX];	/* SEL_DEV */
 	struct subflow_policy_prefix addr;	/* SEL_ADDR */
+	unsigned int col;			/* of its value, for messages */
 };
 
 struct subflow_policy_path {

@@ -89,9 +89,10 @@ struct compiler {
 	int fatal;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void path_error(struct compiler *c, const struct subflow_policy_path *path,
-		       const char *fmt, ...)
+/* An error about a path, at column `col` of its line (1: the whole path). */
+__attribute__((format(printf, 4, 5)))
+static void path_error_at(struct compiler *c, const struct subflow_policy_path *path,
+			  unsigned int col, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -101,11 +102,13 @@ static void path_error(struct compiler *c, const struct subflow_policy_path *pat
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->nr_errors++;
-	err = subflow_policy_add_error(c->errs, c->filename, path->line, 1, "path %s: %s",
-				       path->name, msg);
+	err = subflow_policy_add_error(c->errs, c->filename, path->line, col ? col : 1,
+				       "path %s: %s", path->name, msg);
 	if (err)
 		c->fatal = err;
 }
+
+#define path_error(c, path, ...) path_error_at(c, path, 1, __VA_ARGS__)
 
 __attribute__((format(printf, 3, 4)))
 static void path_warning(struct compiler *c, const struct subflow_policy_path *path,
@@ -229,8 +232,10 @@ static void add_bind(struct subflow_path *path, struct bind_count *wanted, int f
 /* ---- paths --------------------------------------------------------------- */
 
 static void compile_dev(struct compiler *c, const struct subflow_policy_path *src,
-			const char *dev, struct subflow_path *path, struct bind_count *bind)
+			const struct subflow_policy_selector *sel, struct subflow_path *path,
+			struct bind_count *bind)
 {
+	const char *dev = sel->dev;
 	const struct ifaddrs *ifa;
 	unsigned int ifindex, i;
 	const uint8_t *addr;
@@ -239,10 +244,10 @@ static void compile_dev(struct compiler *c, const struct subflow_policy_path *sr
 	ifindex = if_nametoindex(dev);
 	if (!ifindex) {
 		if (errno == ENODEV || errno == ENXIO)
-			path_error(c, src, "device '%s' does not exist in this network namespace",
-				   dev);
+			path_error_at(c, src, sel->col,
+				      "device '%s' does not exist in this network namespace", dev);
 		else
-			path_error(c, src, "device '%s': %s", dev, strerror(errno));
+			path_error_at(c, src, sel->col, "device '%s': %s", dev, strerror(errno));
 		return;
 	}
 	for (i = 0; i < path->nr_ifindexes && i < SUBFLOW_PATH_IFINDEXES; i++)
@@ -292,7 +297,7 @@ static void compile_path(struct compiler *c, unsigned int index)
 		const struct subflow_policy_selector *sel = &src->selectors[i];
 
 		if (sel->kind == SUBFLOW_POLICY_SEL_DEV)
-			compile_dev(c, src, sel->dev, path, &bind);
+			compile_dev(c, src, sel, path, &bind);
 		else
 			compile_addr(c, &sel->addr, path, &bind);
 	}

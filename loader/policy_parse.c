@@ -508,6 +508,7 @@ static void parse_path_line(struct parser *p)
 			return;
 		}
 		value = &p->tokens[i + 1];
+		sel.col = value->col;
 		if (sel.kind == SUBFLOW_POLICY_SEL_DEV ? parse_ifname(p, value, sel.dev) :
 		    parse_prefix(p, value, "address prefix", &sel.addr))
 			continue;

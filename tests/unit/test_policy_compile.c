@@ -361,7 +361,7 @@ out:
 	free(c);
 }
 
-static void test_every_missing_device_is_an_error_on_its_path_line(void)
+static void test_every_missing_device_is_an_error_at_its_name(void)
 {
 	static const char text[] =
 		"path wifi dev t0\n"
@@ -372,10 +372,11 @@ static void test_every_missing_device_is_an_error_on_its_path_line(void)
 	struct subflow_policy_errors errs = {};
 	struct subflow_compiled_policy *c = compile(text, -EINVAL, &errs);
 	static const char *const want[] = {
-		FILENAME ":3:1: error: path lte: device 'wwan0' does not exist in this network namespace",
-		FILENAME ":3:1: error: path lte: device 'wwan1' does not exist in this network namespace",
-		FILENAME ":4:1: error: path sat: device 'sat0' does not exist in this network namespace",
+		FILENAME ":3:14: error: path lte: device 'wwan0' does not exist in this network namespace",
+		FILENAME ":3:24: error: path lte: device 'wwan1' does not exist in this network namespace",
+		FILENAME ":4:14: error: path sat: device 'sat0' does not exist in this network namespace",
 	};
+	static const unsigned int want_col[] = { 14, 24, 14 };	/* at the device name */
 
 	free(c);
 	if (failure[0])
@@ -384,7 +385,7 @@ static void test_every_missing_device_is_an_error_on_its_path_line(void)
 	for (unsigned int i = 0; i < errs.count && i < 3; i++) {
 		if (strcmp(errs.items[i].text, want[i]))
 			fail("error %u: '%s', expected '%s'", i, errs.items[i].text, want[i]);
-		EXPECT_EQ("error col", errs.items[i].col, 1);
+		EXPECT_EQ("error col", errs.items[i].col, want_col[i]);
 	}
 out:
 	subflow_policy_errors_free(&errs);
@@ -444,7 +445,7 @@ static void test_parse_and_device_errors_reported_together(void)
 	c = compile("path lte dev nosuchdev0\nrule path ltx deny\n", -EINVAL, &errs);
 	free(c);
 	if (!failure[0] &&
-	    (errs.count != 2 || !strstr(errs.items[0].text, ":1:1: error: path lte: device 'nosuchdev0'") ||
+	    (errs.count != 2 || !strstr(errs.items[0].text, ":1:14: error: path lte: device 'nosuchdev0'") ||
 	     !strstr(errs.items[1].text, ":2:11: error: unknown path 'ltx'")))
 		fail("got %u errors: %s | %s", errs.count, errs.count ? errs.items[0].text : "",
 		     errs.count > 1 ? errs.items[1].text : "");
@@ -502,8 +503,8 @@ int main(void)
 	run("dev_lo_is_ifindex_1_with_host_prefixes_and_no_bind",
 	    test_dev_lo_is_ifindex_1_with_host_prefixes_and_no_bind);
 	run("dev_selector_binds_only_global_addresses", test_dev_selector_binds_only_global_addresses);
-	run("every_missing_device_is_an_error_on_its_path_line",
-	    test_every_missing_device_is_an_error_on_its_path_line);
+	run("every_missing_device_is_an_error_at_its_name",
+	    test_every_missing_device_is_an_error_at_its_name);
 	run("more_than_16_prefixes_after_resolution_is_an_error",
 	    test_more_than_16_prefixes_after_resolution_is_an_error);
 	run("no_bind_address_warns_only_when_another_path_is_denied",
