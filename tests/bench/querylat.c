@@ -49,31 +49,9 @@
 #include <bpf/bpf.h>
 #include "subflow.h"
 #include "bench_common.h"
+#include "mptcp_compat.h"
 
-/* MPTCP_FULL_INFO (Linux 6.5+) is absent from linux-libc-dev 6.1; layout of
- * include/uapi/linux/mptcp.h, sizes checked below (x86_64). */
-#ifndef MPTCP_FULL_INFO
-#define MPTCP_FULL_INFO 4
-
-struct mptcp_subflow_info {
-	__u32 id;
-	struct mptcp_subflow_addrs addrs;
-};
-
-struct mptcp_full_info {
-	__u32 size_tcpinfo_kernel;	/* must be 0, set by kernel */
-	__u32 size_tcpinfo_user;
-	__u32 size_sfinfo_kernel;	/* must be 0, set by kernel */
-	__u32 size_sfinfo_user;
-	__u32 num_subflows;		/* must be 0, set by kernel (real subflow count) */
-	__u32 size_arrays_user;		/* max subflows that userspace is interested in */
-	__aligned_u64 subflow_info;	/* user pointer to mptcp_subflow_info[] */
-	__aligned_u64 tcp_info;		/* user pointer to tcp_info[] */
-	__u8 mptcp_info[96];		/* struct mptcp_info of Linux 6.18 */
-};
-#endif
-_Static_assert(sizeof(struct mptcp_subflow_info) == 264, "mptcp_subflow_info ABI");
-_Static_assert(sizeof(struct mptcp_full_info) == 136, "mptcp_full_info ABI");
+/* MPTCP_FULL_INFO and its structs: include/mptcp_compat.h. */
 _Static_assert(offsetof(struct mptcp_full_info, mptcp_info) == 40, "mptcp_full_info header");
 
 #define MAX_SUBFLOWS	8
