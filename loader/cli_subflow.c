@@ -16,7 +16,7 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] subflow list [token TOKEN] [--all-netns]\n"
 		"       %s [OPTIONS] subflow show token TOKEN id ID\n"
-		"       %s [OPTIONS] subflow monitor [count N]\n"
+		"       %s [OPTIONS] subflow monitor [count N] [--all-netns]\n"
 		"       %s [OPTIONS] subflow getsockopt token TOKEN id ID OPTION\n"
 		"       %s [OPTIONS] subflow setsockopt token TOKEN id ID OPTION VALUE...\n"
 		"\n"
@@ -337,6 +337,9 @@ static int on_event(void *data, void *raw, size_t size)
 	/* With no reader, the buffer keeps what happened before we started. */
 	if (ev->time_ns < ctx->start_ns)
 		return 0;
+	/* Like `subflow list`: the caller's namespace unless --all-netns. */
+	if (!all_netns && ev->info.netns_cookie != caller_netns)
+		return 0;
 	name = names[ev->type] ? names[ev->type] : "?";
 	if (json_output) {
 		/* One JSON object per line, like `ip -j monitor`. */
@@ -374,7 +377,10 @@ static int do_monitor(int argc, char **argv)
 	int fd, err = 0;
 
 	while (argc > 0) {
-		if (is_prefix(argv[0], "count") && argc >= 2) {
+		if (!strcmp(argv[0], "--all-netns")) {
+			all_netns = true;
+			NEXT_ARG();
+		} else if (is_prefix(argv[0], "count") && argc >= 2) {
 			char *end;
 
 			ctx.limit = strtoull(argv[1], &end, 0);

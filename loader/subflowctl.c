@@ -151,7 +151,7 @@ static int do_help(int argc, char **argv)
 		"OBJECT := { cgroup | subflow | policy | status | unload }\n"
 		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list }\n"
 		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
-		"            monitor [count N] }\n"
+		"            monitor [count N] [--all-netns] }\n"
 		"  policy  { check FILE | load CGROUP_PATH FILE | unload CGROUP_PATH |\n"
 		"            show [CGROUP_PATH] | rule CGROUP_PATH { set INDEX | insert INDEX |\n"
 		"            append | delete INDEX } [RULE WORDS...] }\n"
