@@ -98,11 +98,14 @@ static __always_inline void describe_subflow(const struct subflow_info *info,
 	__builtin_memcpy(desc->remote, info->remote.addr, 16);
 }
 
-static __always_inline void note_rule(struct tcp_sock *tp, int rule)
+static __always_inline void note_rule(struct bpf_sock_ops *skops, struct tcp_sock *tp, int rule)
 {
-	struct subflow_key *key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
-	struct subflow_info *entry = key ? bpf_map_lookup_elem(&subflows, key) : NULL;
+	struct subflow_info *entry;
+	struct subflow_key key;
 
+	if (sockops_subflow_key(skops, tp, &key))
+		return;
+	entry = bpf_map_lookup_elem(&subflows, &key);
 	if (entry)
 		entry->policy_rule = rule + 1;
 }
@@ -156,6 +159,6 @@ int subflow_options(struct bpf_sock_ops *skops)
 	 * options, and an accepted subflow cannot be refused here. */
 	if (!rule_denies(rule))
 		apply_rule(skops, rule, desc.family);
-	note_rule(tp, index);
+	note_rule(skops, tp, index);
 	return 1;
 }

@@ -198,18 +198,18 @@ static __always_inline struct subflow_conn_info *conn_get_or_create(const struct
 	return bpf_map_lookup_elem(&conns, ckey);
 }
 
-/* Record (or refresh) subflow `tp`. The socket cookie comes from the caller:
- * sockops and iterators reach bpf_get_socket_cookie() with different
- * arguments. Returns 1 when the subflow is new to the maps, 0 when it was
- * refreshed, -1 when it is not a trackable subflow. */
+/* Record (or refresh) subflow `tp`, and return its key in *keyp. The
+ * socket cookie comes from the caller: sockops and iterators reach
+ * bpf_get_socket_cookie() with different arguments. Returns 1 when the
+ * subflow is new to the maps, 0 when it was refreshed, -1 when it is not a
+ * trackable subflow. */
 static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags,
-					  __u64 sock_cookie)
+					  __u64 sock_cookie, struct subflow_key *keyp)
 {
 	struct subflow_conn_key ckey = {};
 	struct subflow_key key = {};
 	struct subflow_conn_info *conn;
 	struct subflow_info info = {}, *old;
-	struct subflow_key *sk_key;
 
 	if (read_subflow(tp, &info))
 		return -1;
@@ -218,6 +218,7 @@ static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags
 	key.netns_cookie = info.netns_cookie;
 	key.token = info.token;
 	key.id = info.id;
+	*keyp = key;
 
 	old = bpf_map_lookup_elem(&subflows, &key);
 	if (old) {
@@ -240,9 +241,6 @@ static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags
 		stat_inc(SUBFLOW_STAT_MAP_FULL);
 		return -1;
 	}
-	sk_key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (sk_key)
-		*sk_key = key;
 	conn_add_id(conn, key.id);
 	__sync_fetch_and_add(&conn->nr_subflows, 1);
 	stat_inc(SUBFLOW_STAT_SUBFLOWS_ADDED);
@@ -250,23 +248,14 @@ static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags
 	return 1;
 }
 
-/* Forget subflow socket `sk` (it reached TCP_CLOSE). The connection entry
- * goes with its last subflow. */
-static __always_inline void forget_subflow(void *sk)
+/* Forget the subflow recorded under `key` (it reached TCP_CLOSE). The
+ * connection entry goes with its last subflow. */
+static __always_inline void forget_subflow(struct subflow_key key)
 {
 	struct subflow_conn_key ckey = {};
 	struct subflow_conn_info *conn;
 	struct subflow_info info;
-	struct subflow_key *sk_key, key;
 	struct subflow_info *entry;
-
-	/* The storage itself is left for the kernel to free with the socket:
-	 * deleting it here cost a sixth of the tracker's time. A socket that
-	 * connects again gets its key overwritten by record_subflow(). */
-	sk_key = bpf_sk_storage_get(&subflow_sk_keys, sk, 0, 0);
-	if (!sk_key)
-		return;
-	key = *sk_key;
 
 	entry = bpf_map_lookup_elem(&subflows, &key);
 	if (!entry)
@@ -288,6 +277,40 @@ static __always_inline void forget_subflow(void *sk)
 	conn_remove_id(conn, key.id);
 	if (__sync_fetch_and_add(&conn->nr_subflows, -1) <= 1)
 		bpf_map_delete_elem(&conns, &ckey);
+}
+
+/* The key a subflow was recorded under, from sockops. At teardown the
+ * kernel has already cleared msk->token, so the token comes from the MPTCP
+ * socket's own storage (conn_sk_keys, written when its subflows were
+ * recorded) and the id from the subflow context, which outlives the token.
+ * This spares every subflow a storage of its own: creating one was the
+ * largest single cost of recording a subflow. Subflows found by the
+ * snapshot carry their key in subflow_sk_keys instead (an iterator cannot
+ * create storage on the MPTCP socket). */
+static __always_inline int sockops_subflow_key(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+					       struct subflow_key *key)
+{
+	struct mptcp_subflow_context *sf = subflow_ctx_of(tp);
+	struct bpf_sock *bsk = skops->sk;
+	struct subflow_conn_key *ckey;
+	struct subflow_key *sk_key;
+	struct mptcp_sock *msk;
+
+	if (!sf || !bsk)
+		return -1;
+	msk = bpf_skc_to_mptcp_sock(bsk);
+	ckey = msk ? bpf_sk_storage_get(&conn_sk_keys, msk, 0, 0) : NULL;
+	if (ckey && ckey->token && sf->subflow_id) {
+		key->netns_cookie = ckey->netns_cookie;
+		key->token = ckey->token;
+		key->id = sf->subflow_id;
+		return 0;
+	}
+	sk_key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
+	if (!sk_key)
+		return -1;
+	*key = *sk_key;
+	return 0;
 }
 
 #endif /* SUBFLOW_RECORD_BPF_H */

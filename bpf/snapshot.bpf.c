@@ -48,6 +48,7 @@ int subflow_iter(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct tcp_sock *tp;
+	struct subflow_key key, *sk_key;
 	int cb_flags, err;
 
 	if (!skc)
@@ -59,8 +60,14 @@ int subflow_iter(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (!in_attached_cgroup((struct sock *)tp))
 		return 0;
-	if (record_subflow(tp, SUBFLOW_F_SNAPSHOT, bpf_get_socket_cookie(tp)) < 0)
+	if (record_subflow(tp, SUBFLOW_F_SNAPSHOT, bpf_get_socket_cookie(tp), &key) < 0)
 		return 0;
+	/* The tracker finds a subflow's key at close through the MPTCP
+	 * socket's storage, which an iterator cannot create: this subflow
+	 * carries its key itself. */
+	sk_key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (sk_key)
+		*sk_key = key;
 
 	cb_flags = tp->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG;
 	err = bpf_setsockopt(tp, SOL_TCP_LEVEL, TCP_BPF_SOCK_OPS_CB_FLAGS, &cb_flags,

@@ -16,37 +16,36 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void report_established(struct tcp_sock *tp)
+static __always_inline void report_established(const struct subflow_key *key)
 {
-	struct subflow_key *key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
-	struct subflow_info *entry = key ? bpf_map_lookup_elem(&subflows, key) : NULL;
+	struct subflow_info *entry = bpf_map_lookup_elem(&subflows, key);
 
 	if (entry)
 		emit_event(SUBFLOW_EVENT_ESTABLISHED, entry);
 }
 
-static __always_inline void refresh_state(struct tcp_sock *tp, __u32 new_state)
+static __always_inline void refresh_state(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+					  __u32 new_state)
 {
-	struct subflow_key *key;
 	struct subflow_info *entry;
+	struct subflow_key key;
 
-	key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
-	if (!key)
+	if (sockops_subflow_key(skops, tp, &key))
 		return;
-	entry = bpf_map_lookup_elem(&subflows, key);
+	entry = bpf_map_lookup_elem(&subflows, &key);
 	if (entry)
 		entry->tcp_state = new_state;
 }
 
-/* Note the connection key on the MPTCP socket itself, for queries by fd. */
-static __always_inline void note_conn_key(struct bpf_sock_ops *skops, struct tcp_sock *tp)
+/* Note the connection key on the MPTCP socket itself: for queries by the
+ * application's fd, and for its subflows' close, when the token is gone. */
+static __always_inline void note_conn_key(struct bpf_sock_ops *skops, const struct subflow_key *key)
 {
-	struct subflow_key *key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
 	struct bpf_sock *bsk = skops->sk;
 	struct subflow_conn_key *ckey;
 	struct mptcp_sock *msk;
 
-	if (!key || !bsk)
+	if (!bsk)
 		return;
 	msk = bpf_skc_to_mptcp_sock(bsk);
 	if (!msk)
@@ -74,8 +73,10 @@ static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tc
 {
 	int flags = skops->bpf_sock_ops_cb_flags;
 
-	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops)) >= 0) {
-		note_conn_key(skops, tp);
+	struct subflow_key key;
+
+	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops), &key) >= 0) {
+		note_conn_key(skops, &key);
 		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
 		flags &= ~RETRY_CB_FLAGS;
 	} else if (tp->is_mptcp) {
@@ -88,6 +89,7 @@ static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tc
 SEC("sockops")
 int subflow_track(struct bpf_sock_ops *skops)
 {
+	struct subflow_key key;
 	struct bpf_sock *bsk;
 	__u32 op = skops->op;
 	struct tcp_sock *tp;
@@ -120,14 +122,14 @@ int subflow_track(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		/* Backup bits and MP_JOIN/MP_CAPABLE are final only now. */
-		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops)) >= 0)
-			report_established(tp);
+		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops), &key) >= 0)
+			report_established(&key);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] == TCP_CLOSE_STATE)
-			forget_subflow(tp);
-		else
-			refresh_state(tp, skops->args[1]);
+		if (skops->args[1] != TCP_CLOSE_STATE)
+			refresh_state(skops, tp, skops->args[1]);
+		else if (!sockops_subflow_key(skops, tp, &key))
+			forget_subflow(key);
 		break;
 	}
 	return 1;
