@@ -40,8 +40,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } attached_cgroups SEC(".maps");
 
-/* Per subflow socket: the key it was recorded under. At teardown the kernel
- * has already cleared msk->token, so the close path needs this copy. */
+/* Per subflow socket found by the attach-time snapshot: the key it was
+ * recorded under. At teardown the kernel has already cleared msk->token;
+ * the tracker rebuilds other subflows' keys from the MPTCP socket's storage
+ * (conn_sk_keys) and the subflow id, but an iterator cannot create storage
+ * on the MPTCP socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
