@@ -34,16 +34,19 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 	      -I$(OUTPUT) -Iinclude -Ibpf -MMD -MP
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror -std=gnu11 -fPIC \
-	    -Iinclude -I$(OUTPUT) -Iloader -MMD -MP
+	    -Iinclude -I$(OUTPUT) -Iloader/lib -MMD -MP
 LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lmnl
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out loader/subflowctl.c loader/cli_%.c,$(wildcard loader/*.c))
+# loader/lib: libsubflow; loader/cli: subflowctl; loader/daemon: the path
+# manager (linked into subflowctl as `subflowctl daemon`).
+LIB_SRCS  := $(wildcard loader/lib/*.c)
 LIB_OBJS  := $(patsubst loader/%.c,$(OUTPUT)/loader/%.o,$(LIB_SRCS))
-CLI_SRCS  := loader/subflowctl.c $(wildcard loader/cli_*.c)
+CLI_SRCS  := $(wildcard loader/cli/*.c) $(wildcard loader/daemon/*.c)
 CLI_OBJS  := $(patsubst loader/%.c,$(OUTPUT)/loader/%.o,$(CLI_SRCS))
+LIB_MAP   := loader/lib/libsubflow.map
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -66,7 +69,8 @@ all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES)
 deps:
 	$(Q)./tests/deps.sh
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/loader $(OUTPUT)/tests $(OUTPUT)/tests/unit $(OUTPUT)/tests/bench:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/loader/lib $(OUTPUT)/loader/cli $(OUTPUT)/loader/daemon \
+$(OUTPUT)/tests $(OUTPUT)/tests/unit $(OUTPUT)/tests/bench:
 	$(Q)mkdir -p $@
 
 # vmlinux.h: dumped from the running kernel's BTF (or VMLINUX_H=), rewritten
@@ -88,21 +92,32 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # Skeletons are order-only: -MMD records which object includes which one.
-$(OUTPUT)/loader/%.o: loader/%.c | $(SKELS) $(OUTPUT)/loader
+# The library is built with hidden visibility: only what libsubflow.map
+# names (the API of include/subflow.h) is exported from libsubflow.so.
+$(OUTPUT)/loader/lib/%.o: loader/lib/%.c | $(SKELS) $(OUTPUT)/loader/lib
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(OUTPUT)/loader/cli/%.o: loader/cli/%.c | $(SKELS) $(OUTPUT)/loader/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader/cli -c $< -o $@
+
+$(OUTPUT)/loader/daemon/%.o: loader/daemon/%.c | $(SKELS) $(OUTPUT)/loader/daemon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader/cli -Iloader/daemon -c $< -o $@
 
 $(LIBA): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBSO): $(LIB_OBJS)
+$(LIBSO): $(LIB_OBJS) $(LIB_MAP)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libsubflow.so.$(SOVER) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libsubflow.so.$(SOVER) -Wl,--version-script=$(LIB_MAP) \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf libsubflow.so.$(VERSION) $(OUTPUT)/libsubflow.so.$(SOVER)
 	$(Q)ln -sf libsubflow.so.$(SOVER) $(OUTPUT)/libsubflow.so
 
-$(PC): loader/libsubflow.pc.in | $(OUTPUT)
+$(PC): loader/lib/libsubflow.pc.in | $(OUTPUT)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(CLI): $(CLI_OBJS) $(LIBA)
@@ -156,4 +171,4 @@ clean:
 
 FORCE:
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/loader/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/*/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/loader/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/*/*.d)

@@ -22,6 +22,12 @@
 #include <sys/socket.h>
 #include "subflow_abi.h"
 
+#ifndef SUBFLOW_API
+/* libsubflow.so is built with -fvisibility=hidden: only what is marked
+ * SUBFLOW_API (and listed in loader/lib/libsubflow.map) is exported. */
+#define SUBFLOW_API __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,10 +39,10 @@ extern "C" {
 
 /* Use pin directory `dir` (NULL: $SUBFLOW_PIN_DIR, else the default) for
  * every later call of this process. Closes maps opened from another one. */
-int subflow_set_pin_dir(const char *dir);
+SUBFLOW_API int subflow_set_pin_dir(const char *dir);
 
 /* The pin directory in use (never NULL). */
-const char *subflow_pin_dir(void);
+SUBFLOW_API const char *subflow_pin_dir(void);
 
 /* ---- GET_SUB_IDS / GET_SUB_TUPLE on the application's own socket ------- */
 
@@ -44,31 +50,31 @@ const char *subflow_pin_dir(void);
  * On success *count is the number of live subflows the connection has; at
  * most `max` of them are written to ids (max may be 0 to ask for the count).
  * Equivalent of MPTCP_GET_SUB_IDS. */
-int subflow_get_ids(int fd, uint32_t *ids, size_t max, size_t *count);
+SUBFLOW_API int subflow_get_ids(int fd, uint32_t *ids, size_t max, size_t *count);
 
 /* The local and remote address of subflow `id` of the connection behind
  * socket `fd`, as struct sockaddr_in or sockaddr_in6 (ports in network
  * order, as bind()/connect() use them). Equivalent of MPTCP_GET_SUB_TUPLE. */
-int subflow_get_tuple(int fd, uint32_t id, struct sockaddr_storage *local,
+SUBFLOW_API int subflow_get_tuple(int fd, uint32_t id, struct sockaddr_storage *local,
 		      struct sockaddr_storage *remote);
 
 /* The key of the connection behind `fd`: its network namespace cookie
  * (SO_NETNS_COOKIE) and its local MPTCP token. */
-int subflow_conn_of_fd(int fd, uint64_t *netns_cookie, uint32_t *token);
+SUBFLOW_API int subflow_conn_of_fd(int fd, uint64_t *netns_cookie, uint32_t *token);
 
 /* ---- The same, by (network namespace, token), for tools ---------------- */
 
 /* netns_cookie: the namespace's SO_NETNS_COOKIE; 0 means the caller's own. */
-int subflow_get_ids_by_token(uint64_t netns_cookie, uint32_t token, uint32_t *ids,
+SUBFLOW_API int subflow_get_ids_by_token(uint64_t netns_cookie, uint32_t token, uint32_t *ids,
 			     size_t max, size_t *count);
-int subflow_get_tuple_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
+SUBFLOW_API int subflow_get_tuple_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
 			       struct sockaddr_storage *local,
 			       struct sockaddr_storage *remote);
 
 /* Everything the engine knows of one connection or one subflow. */
-int subflow_get_conn_info(uint64_t netns_cookie, uint32_t token,
+SUBFLOW_API int subflow_get_conn_info(uint64_t netns_cookie, uint32_t token,
 			  struct subflow_conn_info *conn);
-int subflow_get_info(uint64_t netns_cookie, uint32_t token, uint32_t id,
+SUBFLOW_API int subflow_get_info(uint64_t netns_cookie, uint32_t token, uint32_t id,
 		     struct subflow_info *info);
 
 /* Call `cb` once per tracked connection (netns_cookie 0: the caller's
@@ -78,29 +84,29 @@ int subflow_get_info(uint64_t netns_cookie, uint32_t token, uint32_t id,
 typedef int (*subflow_conn_cb)(const struct subflow_conn_info *conn,
 			       const struct subflow_info *subflows, size_t nr_subflows,
 			       void *ctx);
-int subflow_foreach_conn(uint64_t netns_cookie, subflow_conn_cb cb, void *ctx);
+SUBFLOW_API int subflow_foreach_conn(uint64_t netns_cookie, subflow_conn_cb cb, void *ctx);
 
 /* The caller's network namespace cookie (SO_NETNS_COOKIE). */
-int subflow_current_netns(uint64_t *netns_cookie);
+SUBFLOW_API int subflow_current_netns(uint64_t *netns_cookie);
 
 /* Convert an endpoint from the map ABI to a sockaddr (ports to network order). */
-void subflow_endpoint_to_sockaddr(const struct subflow_endpoint *ep,
+SUBFLOW_API void subflow_endpoint_to_sockaddr(const struct subflow_endpoint *ep,
 				  struct sockaddr_storage *ss);
 
 /* ---- Engine lifecycle --------------------------------------------------- */
 
 /* Load the engine into the pin directory unless it is loaded already: maps,
  * programs, pins. Idempotent. */
-int subflow_engine_load(void);
+SUBFLOW_API int subflow_engine_load(void);
 
 /* Attach the engine to the cgroup v2 directory `cgroup_path` (loading it
  * first if needed), pin the link, and snapshot the MPTCP subflows that the
  * cgroup's processes already have. -EEXIST if attached there already. */
-int subflow_cgroup_attach(const char *cgroup_path);
+SUBFLOW_API int subflow_cgroup_attach(const char *cgroup_path);
 
 /* Detach from `cgroup_path` and forget the subflows only that attachment
  * tracked. -ENOENT if not attached there. */
-int subflow_cgroup_detach(const char *cgroup_path);
+SUBFLOW_API int subflow_cgroup_detach(const char *cgroup_path);
 
 struct subflow_attachment {
 	uint64_t cgroup_id;
@@ -111,14 +117,14 @@ struct subflow_attachment {
 
 /* List the cgroups the engine is attached to. *count is the total; at most
  * max are written. */
-int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *count);
+SUBFLOW_API int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *count);
 
 /* Detach everywhere and remove every program, link, map and pin the engine
  * created, and its pin directory. -ENOENT if nothing was loaded. */
-int subflow_engine_unload(void);
+SUBFLOW_API int subflow_engine_unload(void);
 
 /* Counters of the engine (enum subflow_stat), summed over CPUs. */
-int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX]);
+SUBFLOW_API int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX]);
 
 /* ---- SUB_GETSOCKOPT / SUB_SETSOCKOPT on one subflow ---------------------- */
 
@@ -161,33 +167,33 @@ struct subflow_sockopt_value {
 /* Read option `opt` of subflow `id` of connection `token` (the local token)
  * in the caller's network namespace. -ESRCH: no such subflow; -EOPNOTSUPP:
  * the kernel does not offer this option on that subflow. */
-int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+SUBFLOW_API int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 		       struct subflow_sockopt_value *out);
 
 /* Set it (keepalive: all four settings at once). subflow_getsockopt() then
  * tells what the kernel holds. -ESRCH as above; -EOPNOTSUPP: the kernel does
  * not offer this option on that subflow; -ENOENT: no such congestion control;
  * -EINVAL / -ERANGE / -EPERM: the kernel refused the value. */
-int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+SUBFLOW_API int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 		       const struct subflow_sockopt_value *in);
 
 /* "mark", "priority", "pacing", "tos", "cc", "user-timeout", "nodelay",
  * "keepalive"; NULL for an unknown value. */
-const char *subflow_sockopt_name(enum subflow_sockopt opt);
+SUBFLOW_API const char *subflow_sockopt_name(enum subflow_sockopt opt);
 
 /* The option named `name` (exactly, or a unique prefix); -EINVAL if none. */
-int subflow_sockopt_parse_name(const char *name, enum subflow_sockopt *opt);
+SUBFLOW_API int subflow_sockopt_parse_name(const char *name, enum subflow_sockopt *opt);
 
 /* Parse the value words of `opt` as the policy language writes them:
  * mark 0x20, priority 3, tos 0x10, pacing 2mbit (or "unlimited"), cc reno,
  * user-timeout 500ms, nodelay on|off, keepalive IDLE INTVL COUNT (or "off").
  * On error returns -EINVAL or -ERANGE and, when err is not NULL, a message. */
-int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, size_t nr_words,
+SUBFLOW_API int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *const *words, size_t nr_words,
 				struct subflow_sockopt_value *out, char *err, size_t err_size);
 
 /* The value as text: "0x20", "reno", "250000 B/s (2mbit)", "500ms",
  * "on idle 10s intvl 2s count 3", "off". Always NUL-terminated. */
-void subflow_sockopt_format_value(enum subflow_sockopt opt, const struct subflow_sockopt_value *v,
+SUBFLOW_API void subflow_sockopt_format_value(enum subflow_sockopt opt, const struct subflow_sockopt_value *v,
 				  char *buf, size_t size);
 
 /* ---- Policies ------------------------------------------------------------
@@ -209,16 +215,16 @@ struct subflow_policy_errors;
 
 /* Load the policy in `file` for the cgroup v2 directory `cgroup_path`,
  * replacing its policy if it had one. */
-int subflow_policy_load_file(const char *cgroup_path, const char *file,
+SUBFLOW_API int subflow_policy_load_file(const char *cgroup_path, const char *file,
 			     struct subflow_policy_errors *errs);
 
 /* The same for the policy text[0..len); `name` names it in messages. */
-int subflow_policy_load_text(const char *cgroup_path, const char *text, size_t len,
+SUBFLOW_API int subflow_policy_load_text(const char *cgroup_path, const char *text, size_t len,
 			     const char *name, struct subflow_policy_errors *errs);
 
 /* Remove the cgroup's policy; its subflows are then admitted and left as
  * they are. -ENOENT if it had none. Detaching the cgroup removes it too. */
-int subflow_policy_unload(const char *cgroup_path);
+SUBFLOW_API int subflow_policy_unload(const char *cgroup_path);
 
 /* One-rule edits, for orchestrators: rule `index` (0-based, in the order
  * `subflowctl policy show` lists them) of the cgroup's policy is replaced by,
@@ -230,11 +236,11 @@ int subflow_policy_unload(const char *cgroup_path);
  * swapped in like a load: atomic too. -ERANGE: no such rule; -ENOSPC on
  * insert: the policy is full. */
 #define SUBFLOW_POLICY_APPEND (~0U)
-int subflow_policy_set_rule(const char *cgroup_path, unsigned int index,
+SUBFLOW_API int subflow_policy_set_rule(const char *cgroup_path, unsigned int index,
 			    const char *rule_text, struct subflow_policy_errors *errs);
-int subflow_policy_insert_rule(const char *cgroup_path, unsigned int index,
+SUBFLOW_API int subflow_policy_insert_rule(const char *cgroup_path, unsigned int index,
 			       const char *rule_text, struct subflow_policy_errors *errs);
-int subflow_policy_delete_rule(const char *cgroup_path, unsigned int index);
+SUBFLOW_API int subflow_policy_delete_rule(const char *cgroup_path, unsigned int index);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef SUBFLOW_API
+/* libsubflow.so is built with -fvisibility=hidden: only what is marked
+ * SUBFLOW_API (and listed in loader/lib/libsubflow.map) is exported. */
+#define SUBFLOW_API __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -152,38 +158,38 @@ struct subflow_policy_errors {
  * names it in messages (NULL: "<input>"). On success fills *out and returns
  * 0. On any error leaves *out unchanged, returns -EINVAL and, when errs is
  * not NULL, lists every error found in it; -ENOMEM when memory ran out. */
-int subflow_policy_parse(const char *text, size_t len, const char *filename,
+SUBFLOW_API int subflow_policy_parse(const char *text, size_t len, const char *filename,
 			 struct subflow_policy *out, struct subflow_policy_errors *errs);
 
 /* The same for the file at `path`. Also returns the -errno of a file that
  * cannot be read, or -EFBIG past 1 MiB, with one error saying so in errs. */
-int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
+SUBFLOW_API int subflow_policy_parse_file(const char *path, struct subflow_policy *out,
 			      struct subflow_policy_errors *errs);
 
 /* The same, but on -EINVAL *out still receives the lines that parsed, so
  * that a caller can go on checking them (e.g. that the paths' devices
  * exist) and report every error of the file at once. Never load it. */
-int subflow_policy_parse_partial(const char *text, size_t len, const char *filename,
+SUBFLOW_API int subflow_policy_parse_partial(const char *text, size_t len, const char *filename,
 				 struct subflow_policy *out, struct subflow_policy_errors *errs);
-int subflow_policy_parse_file_partial(const char *path, struct subflow_policy *out,
+SUBFLOW_API int subflow_policy_parse_file_partial(const char *path, struct subflow_policy *out,
 				      struct subflow_policy_errors *errs);
 
 /* Release a parsed policy and leave it as the empty policy. It holds no heap
  * memory today; call it anyway, so that a later version may. */
-void subflow_policy_free(struct subflow_policy *policy);
+SUBFLOW_API void subflow_policy_free(struct subflow_policy *policy);
 
-void subflow_policy_errors_free(struct subflow_policy_errors *errs);
+SUBFLOW_API void subflow_policy_errors_free(struct subflow_policy_errors *errs);
 
 /* Print `policy` in canonical form (one line per mptcpify, path and rule,
  * in that order) into buf, always NUL-terminated. Parsing the text gives a
  * policy equal to `policy` (see subflow_policy_equal). Returns 0, -ENOSPC
  * when buf is too small (SUBFLOW_POLICY_TEXT_MAX always suffices), or -EINVAL
  * when the policy is not one the parser could have produced. */
-int subflow_policy_format(const struct subflow_policy *policy, char *buf, size_t size);
+SUBFLOW_API int subflow_policy_format(const struct subflow_policy *policy, char *buf, size_t size);
 
 /* True when a and b mean the same policy: every field is equal except the
  * source lines, which are only there for messages. */
-bool subflow_policy_equal(const struct subflow_policy *a, const struct subflow_policy *b);
+SUBFLOW_API bool subflow_policy_equal(const struct subflow_policy *a, const struct subflow_policy *b);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests of the policy compiler (loader/policy_compile.c): what each
+ * Unit tests of the policy compiler (loader/lib/policy_compile.c): what each
  * parsed rule and path becomes in the map ABI, bit by bit; how dev and addr
  * selectors resolve against the host's addresses; which errors and warnings
  * come out.

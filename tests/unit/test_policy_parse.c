@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests of the policy language parser (loader/policy_parse.c): what a
+ * Unit tests of the policy language parser (loader/lib/policy_parse.c): what a
  * valid file parses to, where and how each kind of mistake is reported,
  * that format() gives text parsing back to the same policy, and that no
  * input, however mangled, crashes it or yields an error outside the input.
