@@ -4,8 +4,10 @@
 # then, and prints nothing when there is nothing to do.
 set -euo pipefail
 
+# nftables: fault injection (blackholes, loss) in the failover tests; mptcpd:
+# the peer path manager the failover benchmark compares against.
 PACKAGES=(clang llvm libbpf-dev bpftool libmnl-dev libelf-dev zlib1g-dev pkg-config
-	  make gcc iproute2 jq iperf3 ethtool)
+	  make gcc iproute2 jq iperf3 ethtool nftables mptcpd mptcpd-plugins)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
