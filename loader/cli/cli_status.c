@@ -86,13 +86,6 @@ static void read_sysctl(const char *path, char *buf, size_t size)
 	fclose(f);
 }
 
-static bool pin_present(const char *name)
-{
-	char path[4096];
-
-	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
-}
-
 static void read_prog(struct prog_row *row)
 {
 	char path[4096];
@@ -135,6 +128,82 @@ static void read_map(struct map_row *row)
 	close(fd);
 }
 
+/* The program pins of every object in the engine's table. */
+static struct prog_row *read_progs(size_t *count)
+{
+	const struct subflow_object_pin *p;
+	struct prog_row *rows;
+	size_t n = 0, i;
+
+	for (i = 0; i < subflow_nr_objects; i++)
+		subflow_for_each_pin(&subflow_objects[i], p)
+			n++;
+	rows = calloc(n + 1, sizeof(*rows));
+	if (!rows)
+		return NULL;
+	n = 0;
+	for (i = 0; i < subflow_nr_objects; i++) {
+		subflow_for_each_pin(&subflow_objects[i], p) {
+			if (!p->pin)
+				continue;
+			rows[n].pin = p->pin;
+			read_prog(&rows[n++]);
+		}
+	}
+	*count = n;
+	return rows;
+}
+
+static bool object_present(const char *name)
+{
+	for (size_t i = 0; i < subflow_nr_objects; i++)
+		if (!strcmp(subflow_objects[i].name, name))
+			return subflow_object_present(&subflow_objects[i]);
+	return false;
+}
+
+static const char *const object_kind_names[] = {
+	[SUBFLOW_OBJ_CGROUP] = "cgroup",
+	[SUBFLOW_OBJ_PINNED] = "pinned",
+	[SUBFLOW_OBJ_GLOBAL] = "global",
+	[SUBFLOW_OBJ_STRUCT_OPS] = "struct_ops",
+};
+
+static void json_objects(void)
+{
+	jsonw_name(json_wtr, "objects");
+	jsonw_start_array(json_wtr);
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		const struct subflow_object *o = &subflow_objects[i];
+
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "name", o->name);
+		jsonw_string_field(json_wtr, "kind", object_kind_names[o->kind]);
+		jsonw_bool_field(json_wtr, "optional", o->optional);
+		jsonw_bool_field(json_wtr, "loaded", subflow_object_present(o));
+		if (o->needs)
+			jsonw_string_field(json_wtr, "needs", o->needs);
+		jsonw_end_object(json_wtr);
+	}
+	jsonw_end_array(json_wtr);
+}
+
+/* Optional objects: one line each, loaded or not, and what they need. */
+static void print_optional_objects(void)
+{
+	char what[128];
+
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		const struct subflow_object *o = &subflow_objects[i];
+
+		if (!o->optional)
+			continue;
+		snprintf(what, sizeof(what), "%s (optional: %s)", o->name, o->needs);
+		printf("  %-62s %s\n", what, subflow_object_present(o) ? "loaded" :
+		       "no (the kernel refused it: see the load warning)");
+	}
+}
+
 static const char *prog_type_name(__u32 type)
 {
 	const char *name = libbpf_bpf_prog_type_str(type);
@@ -148,7 +217,7 @@ int do_status(int argc, char **argv)
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
 		"snapshot_no_close_cb",
 	};
-	struct prog_row progs[16] = {};
+	struct prog_row *progs = NULL;
 	size_t nr_progs = 0;
 	struct map_row maps[MAP__COUNT];
 	struct subflow_attachment *att = NULL;
@@ -160,11 +229,10 @@ int do_status(int argc, char **argv)
 	if (argc > 0)
 		return usage_error("'status': unexpected argument '%s'", argv[0]);
 	loaded = subflow_engine_loaded();
-	for (; subflow_prog_pins[nr_progs] && nr_progs < 16; nr_progs++) {
-		progs[nr_progs].pin = subflow_prog_pins[nr_progs];
-		read_prog(&progs[nr_progs]);
-	}
-	mptcpify_active = pin_present(PIN_LINK_MPTCPIFY);
+	progs = read_progs(&nr_progs);
+	if (!progs)
+		return fail("out of memory");
+	mptcpify_active = object_present("mptcpify");
 	for (int i = 0; i < MAP__COUNT; i++) {
 		memset(&maps[i], 0, sizeof(maps[i]));
 		maps[i].name = subflow_map_names[i];
@@ -199,6 +267,7 @@ int do_status(int argc, char **argv)
 			jsonw_end_object(json_wtr);
 		}
 		jsonw_end_array(json_wtr);
+		json_objects();
 		jsonw_name(json_wtr, "attachments");
 		jsonw_start_array(json_wtr);
 		for (size_t i = 0; i < nr_att; i++) {
@@ -243,6 +312,7 @@ int do_status(int argc, char **argv)
 		jsonw_end_object(json_wtr);
 		jsonw_end_object(json_wtr);
 		free(att);
+		free(progs);
 		return 0;
 	}
 
@@ -281,11 +351,11 @@ int do_status(int argc, char **argv)
 	printf("\nkernel:\n  MPTCP %s, path manager %s (available: %s)\n",
 	       !strcmp(enabled, "1") ? "enabled" : "DISABLED", pm, pms);
 	if (loaded)
-		printf("  %-62s %s\n", "mptcpify (fmod_ret on update_socket_protocol) attached",
-		       mptcpify_active ? "yes" : "no (the kernel refused it: see the load warning)");
+		print_optional_objects();
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
 		printf("  %-62s %s\n", features[i].name, features[i].found ? "yes" : "no");
 	free(att);
+	free(progs);
 	return 0;
 }
 

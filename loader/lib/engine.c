@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Engine lifecycle: load (maps and programs, pinned), attach to and detach
- * from cgroups (one pinned link per cgroup), list attachments, unload.
- * Every change runs under the pin directory's lock, and a failure undoes
- * what the failing call created, so the pin directory is never half-made.
+ * from cgroups (one pinned link per cgroup hook), list attachments, unload.
+ * What is loaded, pinned and attached comes from the object table
+ * (engine_objects.c). Every change runs under the pin directory's lock, and
+ * a failure undoes what the failing call created, so the pin directory is
+ * never half-made.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,18 +21,12 @@
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "policy.h"
-#include "track.skel.h"
-#include "snapshot.skel.h"
-#include "admit.skel.h"
-#include "options.skel.h"
-#include "mptcpify.skel.h"
 
-static int pin_exists(const char *name)
-{
-	char path[PATH_MAX];
-
-	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
-}
+/* Linux 6.4 uapi, absent from Debian 12's linux-libc-dev 6.1: a struct_ops
+ * map created with BPF_F_LINK registers only through a BPF_STRUCT_OPS link,
+ * and unregisters when the link goes (not left behind by a dead loader). */
+#define SUBFLOW_BPF_F_LINK	(1U << 13)
+#define SUBFLOW_BPF_STRUCT_OPS	44
 
 static void unpin(const char *name)
 {
@@ -40,100 +36,193 @@ static void unpin(const char *name)
 		pr_warn("cannot remove pin %s: %s\n", path, strerror(errno));
 }
 
-static int pin_program(struct bpf_program *prog, const char *name)
+static int pin_fd(int fd, const char *name, enum subflow_log_level level)
 {
 	char path[PATH_MAX];
 	int err;
 
 	err = subflow_pin_path(path, sizeof(path), name);
+	if (!err && bpf_obj_pin(fd, path))
+		err = -errno;
 	if (err)
-		return err;
-	err = bpf_program__pin(prog, path);
-	if (err)
-		pr_err("cannot pin program %s at %s: %s\n", bpf_program__name(prog), path,
-		       strerror(-err));
+		subflow_log(level, "cannot pin %s: %s\n", path, strerror(-err));
 	return err;
 }
 
-/* The hooks of one cgroup attachment, in the order they run: the tracker
- * first, so that the options program finds the subflow's entry. */
-static const struct cgroup_hook {
-	const char *prog_pin;
-	enum bpf_attach_type type;
-	const char *link_suffix;	/* "" for the tracker: its pin marks the attachment */
-} cgroup_hooks[] = {
-	{ PIN_PROG_TRACK, BPF_CGROUP_SOCK_OPS, "" },
-	{ PIN_PROG_OPTIONS, BPF_CGROUP_SOCK_OPS, "_options" },
-	{ PIN_PROG_CONNECT4, BPF_CGROUP_INET4_CONNECT, "_connect4" },
-	{ PIN_PROG_CONNECT6, BPF_CGROUP_INET6_CONNECT, "_connect6" },
-	{ PIN_PROG_BIND4, BPF_CGROUP_INET4_BIND, "_bind4" },
-	{ PIN_PROG_BIND6, BPF_CGROUP_INET6_BIND, "_bind6" },
-};
-#define NR_CGROUP_HOOKS (sizeof(cgroup_hooks) / sizeof(cgroup_hooks[0]))
-
-const char *const subflow_prog_pins[] = {
-	PIN_PROG_TRACK, PIN_PROG_SNAPSHOT, PIN_PROG_OPTIONS, PIN_PROG_CONNECT4,
-	PIN_PROG_CONNECT6, PIN_PROG_BIND4, PIN_PROG_BIND6, PIN_PROG_MPTCPIFY, NULL,
-};
-
-/* Load one object (its maps are created, or reused when pinned, through
- * pin_root_path) and pin its programs, except the tracker's, which
- * load_locked() pins last. */
-static int load_object(struct bpf_object *obj, const char *what)
+/* The table's first program: pinned last at load, its cgroup link pinned
+ * last at attach, so that its pins mean "loaded" and "attached". */
+static const struct subflow_object_pin *marker(void)
 {
-	struct bpf_program *prog;
+	return &subflow_objects[0].pins[0];
+}
+
+static bool has_global_link(const struct subflow_object *o)
+{
+	return o->kind == SUBFLOW_OBJ_GLOBAL || o->kind == SUBFLOW_OBJ_STRUCT_OPS;
+}
+
+bool subflow_object_present(const struct subflow_object *o)
+{
+	const struct subflow_object_pin *p;
+
+	subflow_for_each_pin(o, p) {
+		if (p->pin && !subflow_pin_exists(p->pin))
+			return false;
+		if (has_global_link(o) && !subflow_pin_exists(p->link))
+			return false;
+	}
+	return true;
+}
+
+/* Remove what load_object() pinned for o. */
+static void unpin_object(const struct subflow_object *o)
+{
+	const struct subflow_object_pin *p;
+
+	subflow_for_each_pin(o, p) {
+		if (has_global_link(o))
+			unpin(p->link);	/* links first: they hold the programs */
+		if (p->pin)
+			unpin(p->pin);
+	}
+}
+
+static int attach_global(const struct subflow_object *o, struct bpf_program *prog,
+			 const struct subflow_object_pin *p, enum subflow_log_level level)
+{
+	struct bpf_link *link;
 	int err;
 
-	err = bpf_object__load(obj);
-	if (err) {
-		pr_err("cannot load the %s BPF programs: %s (run with -d for the verifier log)\n",
-		       what, strerror(-err));
+	link = bpf_program__attach(prog);
+	if (!link) {
+		err = -errno;
+		subflow_log(level, "%s: cannot attach %s: %s\n", o->name, p->prog, strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_program(prog, obj) {
-		char name[64];
+	err = pin_fd(bpf_link__fd(link), p->link, level);
+	bpf_link__destroy(link);	/* the pin keeps it attached */
+	return err;
+}
 
-		if (!strcmp(bpf_program__name(prog), "subflow_track"))
+/* Register struct_ops map p->map through a link, pinned at p->link. */
+static int register_struct_ops(const struct subflow_object *o, struct bpf_object *obj,
+			       const struct subflow_object_pin *p, enum subflow_log_level level)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, p->map);
+	struct bpf_link *staged;
+	int link_fd, err;
+
+	if (!map) {
+		subflow_log(level, "%s: no struct_ops map %s\n", o->name, p->map);
+		return -ENOENT;
+	}
+	/* Fills the map's value (the programs); with BPF_F_LINK this does not
+	 * register yet: the link below does. */
+	staged = bpf_map__attach_struct_ops(map);
+	if (!staged) {
+		err = -errno;
+		subflow_log(level, "%s: cannot fill struct_ops %s: %s\n", o->name, p->map,
+			    strerror(-err));
+		return err;
+	}
+	bpf_link__disconnect(staged);
+	bpf_link__destroy(staged);
+	link_fd = bpf_link_create(bpf_map__fd(map), 0, SUBFLOW_BPF_STRUCT_OPS, NULL);
+	if (link_fd < 0) {
+		err = -errno;
+		subflow_log(level, "%s: cannot register struct_ops %s: %s\n", o->name, p->map,
+			    strerror(-err));
+		return err;
+	}
+	err = pin_fd(link_fd, p->link, level);
+	close(link_fd);
+	return err;
+}
+
+/* Pin the programs of a loaded object (except the marker, which
+ * load_locked() pins last) and attach its global links. */
+static int pin_object(const struct subflow_object *o, void *skel, enum subflow_log_level level)
+{
+	struct bpf_object *obj = o->object(skel);
+	const struct subflow_object_pin *p;
+	struct bpf_program *prog;
+	int err = 0;
+
+	subflow_for_each_pin(o, p) {
+		if (p->map) {
+			err = register_struct_ops(o, obj, p, level);
+			if (err)
+				return err;
 			continue;
-		snprintf(name, sizeof(name), PIN_PROG_PREFIX "%s",
-			 bpf_program__name(prog) + strlen("subflow_"));
-		err = pin_program(prog, name);
+		}
+		prog = bpf_object__find_program_by_name(obj, p->prog);
+		if (!prog) {
+			subflow_log(level, "%s: no program %s\n", o->name, p->prog);
+			return -ENOENT;
+		}
+		if (p != marker())
+			err = pin_fd(bpf_program__fd(prog), p->pin, level);
+		if (!err && o->kind == SUBFLOW_OBJ_GLOBAL)
+			err = attach_global(o, prog, p, level);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* mptcpify needs fmod_ret on update_socket_protocol (Linux 6.6+); without
- * it the rest of the engine works, and `status` says the feature is absent. */
-static void load_mptcpify(const struct bpf_object_open_opts *opts)
+static int struct_ops_use_links(struct bpf_object *obj)
 {
-	struct mptcpify_bpf *skel;
-	struct bpf_link *link;
-	char path[PATH_MAX];
+	struct bpf_map *map;
 	int err;
 
-	subflow_log_libbpf(false);
-	skel = mptcpify_bpf__open_opts(opts);
-	err = skel ? mptcpify_bpf__load(skel) : -errno;
-	subflow_log_libbpf(true);
-	if (err) {
-		pr_warn("mptcpify unavailable on this kernel (fmod_ret update_socket_protocol): %s\n",
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		err = bpf_map__set_map_flags(map, bpf_map__map_flags(map) | SUBFLOW_BPF_F_LINK);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Open, prepare, load and pin one object. A required object's failure is
+ * returned; an optional one's is a warning (its pins are removed). */
+static int load_object(const struct subflow_object *o, const struct bpf_object_open_opts *opts,
+		       void **skelp)
+{
+	enum subflow_log_level level = o->optional ? SUBFLOW_LOG_WARN : SUBFLOW_LOG_ERROR;
+	bool loaded = false;
+	void *skel;
+	int err;
+
+	if (o->optional)
+		subflow_log_libbpf(false);
+	*skelp = skel = o->open(opts);
+	err = skel ? 0 : -errno;
+	if (!err && o->kind == SUBFLOW_OBJ_STRUCT_OPS)
+		err = struct_ops_use_links(o->object(skel));
+	if (!err && o->prepare)
+		err = o->prepare(skel);
+	if (!err)
+		err = o->load(skel);
+	if (o->optional)
+		subflow_log_libbpf(true);
+	if (!err) {
+		loaded = true;
+		err = pin_object(o, skel, level);
+	}
+	if (!err)
+		return 0;
+	unpin_object(o);
+	if (o->optional) {
+		pr_warn("%s unavailable on this kernel (needs %s): %s\n", o->name, o->needs,
 			strerror(-err));
-		goto out;
+		return 0;
 	}
-	link = bpf_program__attach(skel->progs.subflow_mptcpify);
-	if (!link) {
-		pr_warn("mptcpify: cannot attach: %s\n", strerror(errno));
-		goto out;
-	}
-	if (!subflow_pin_path(path, sizeof(path), PIN_LINK_MPTCPIFY) && !bpf_link__pin(link, path))
-		pin_program(skel->progs.subflow_mptcpify, PIN_PROG_MPTCPIFY);
-	else
-		pr_warn("mptcpify: cannot pin its link: %s\n", strerror(errno));
-	bpf_link__destroy(link);	/* the pin keeps it attached */
-out:
-	mptcpify_bpf__destroy(skel);
+	if (!loaded)
+		pr_err("cannot load the %s BPF programs: %s (run with -d for the verifier log)\n",
+		       o->name, strerror(-err));
+	return err;
 }
 
 /* Load every object; maps are created, or reused when already pinned, by
@@ -143,52 +232,39 @@ static int load_locked(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = subflow_pin_dir());
 	bool had_map_pin[MAP__COUNT];
-	struct snapshot_bpf *snap = NULL;
-	struct options_bpf *options = NULL;
-	struct admit_bpf *admit = NULL;
-	struct track_bpf *track = NULL;
-	int err, i;
+	struct bpf_program *prog;
+	void **skels;
+	size_t i;
+	int err = 0;
 
 	if (subflow_engine_loaded())
 		return 0;
+	skels = calloc(subflow_nr_objects, sizeof(*skels));
+	if (!skels)
+		return -ENOMEM;
 	for (i = 0; i < MAP__COUNT; i++)
-		had_map_pin[i] = pin_exists(subflow_map_names[i]);
+		had_map_pin[i] = subflow_pin_exists(subflow_map_names[i]);
 
-	track = track_bpf__open_opts(&opts);
-	snap = snapshot_bpf__open_opts(&opts);
-	admit = admit_bpf__open_opts(&opts);
-	options = options_bpf__open_opts(&opts);
-	if (!track || !snap || !admit || !options) {
-		err = -errno;
-		pr_err("cannot open the engine's BPF objects: %s\n", strerror(-err));
-		goto cleanup;
+	for (i = 0; i < subflow_nr_objects && !err; i++)
+		err = load_object(&subflow_objects[i], &opts, &skels[i]);
+	if (!err) {
+		/* The marker's pin says the engine is loaded: pin it last. */
+		prog = bpf_object__find_program_by_name(subflow_objects[0].object(skels[0]),
+							marker()->prog);
+		err = prog ? pin_fd(bpf_program__fd(prog), marker()->pin, SUBFLOW_LOG_ERROR)
+			   : -ENOENT;
 	}
-	err = load_object(track->obj, "tracker");
-	if (!err)
-		err = load_object(snap->obj, "snapshot");
-	if (!err)
-		err = load_object(admit->obj, "admission");
-	if (!err)
-		err = load_object(options->obj, "options");
-	if (err)
-		goto cleanup;
-	load_mptcpify(&opts);
-	/* The tracker's pin is what marks the engine as loaded: pin it last. */
-	err = pin_program(track->progs.subflow_track, PIN_PROG_TRACK);
-
-cleanup:
 	if (err) {
-		unpin(PIN_LINK_MPTCPIFY);
-		for (i = 0; subflow_prog_pins[i]; i++)
-			unpin(subflow_prog_pins[i]);
+		for (i = subflow_nr_objects; i-- > 0;)
+			unpin_object(&subflow_objects[i]);
 		for (i = 0; i < MAP__COUNT; i++)
 			if (!had_map_pin[i])
 				unpin(subflow_map_names[i]);
 	}
-	options_bpf__destroy(options);
-	admit_bpf__destroy(admit);
-	snapshot_bpf__destroy(snap);
-	track_bpf__destroy(track);
+	for (i = subflow_nr_objects; i-- > 0;)
+		if (skels[i])
+			subflow_objects[i].destroy(skels[i]);
+	free(skels);
 	return err;
 }
 
@@ -204,29 +280,70 @@ int subflow_engine_load(void)
 	return err;
 }
 
-static void link_pin_name(uint64_t cgroup_id, char *buf, size_t size)
+static void cgroup_link_name(char *buf, size_t size, uint64_t cgroup_id,
+			     const struct subflow_object_pin *p)
 {
-	snprintf(buf, size, PIN_LINK_PREFIX "%" PRIu64, cgroup_id);
+	snprintf(buf, size, PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id, p->link);
+}
+
+bool subflow_cgroup_is_attached(uint64_t cgroup_id)
+{
+	char name[96];
+
+	cgroup_link_name(name, sizeof(name), cgroup_id, marker());
+	return subflow_pin_exists(name);
+}
+
+/* The hooks of one cgroup attachment, in table order: the programs of every
+ * cgroup object that is loaded (an optional one may not be). */
+struct hook {
+	const struct subflow_object_pin *pin;
+	int link_fd;
+};
+
+static size_t collect_hooks(struct hook *hooks)
+{
+	const struct subflow_object_pin *p;
+	size_t n = 0;
+
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		const struct subflow_object *o = &subflow_objects[i];
+
+		if (o->kind != SUBFLOW_OBJ_CGROUP || (o->optional && !subflow_object_present(o)))
+			continue;
+		subflow_for_each_pin(o, p) {
+			if (hooks)
+				hooks[n] = (struct hook){ .pin = p, .link_fd = -1 };
+			n++;
+		}
+	}
+	return n;
 }
 
 /* Create the links of every hook (all or nothing), then pin them, the
- * tracker's last: a half-made attachment is never visible. */
+ * marker's last: a half-made attachment is never visible. */
 static int attach_hooks(const char *cgroup_path, uint64_t cgroup_id)
 {
-	int link_fds[NR_CGROUP_HOOKS], cg_fd, err = 0;
+	size_t i, nr_hooks = collect_hooks(NULL), pinned = 0;
 	char name[96], path[PATH_MAX];
-	size_t i, created = 0, pinned = 0;
+	struct hook *hooks;
+	int cg_fd, err = 0;
 
+	hooks = calloc(nr_hooks, sizeof(*hooks));
+	if (!hooks)
+		return -ENOMEM;
+	collect_hooks(hooks);
 	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		err = -errno;
 		pr_err("cannot open cgroup %s: %s\n", cgroup_path, strerror(-err));
+		free(hooks);
 		return err;
 	}
-	for (i = 0; i < NR_CGROUP_HOOKS; i++) {
+	for (i = 0; i < nr_hooks; i++) {
 		int prog_fd;
 
-		err = subflow_pin_path(path, sizeof(path), cgroup_hooks[i].prog_pin);
+		err = subflow_pin_path(path, sizeof(path), hooks[i].pin->pin);
 		if (err)
 			goto out;
 		prog_fd = bpf_obj_get(path);
@@ -235,59 +352,53 @@ static int attach_hooks(const char *cgroup_path, uint64_t cgroup_id)
 			pr_err("cannot open pinned program %s: %s\n", path, strerror(-err));
 			goto out;
 		}
-		link_fds[i] = bpf_link_create(prog_fd, cg_fd, cgroup_hooks[i].type, NULL);
+		hooks[i].link_fd = bpf_link_create(prog_fd, cg_fd, hooks[i].pin->attach, NULL);
 		close(prog_fd);
-		if (link_fds[i] < 0) {
+		if (hooks[i].link_fd < 0) {
 			err = -errno;
-			pr_err("cannot attach %s to cgroup %s: %s\n", cgroup_hooks[i].prog_pin,
+			pr_err("cannot attach %s to cgroup %s: %s\n", hooks[i].pin->pin,
 			       cgroup_path, strerror(-err));
 			goto out;
 		}
-		created++;
 	}
-	/* Reverse order: the tracker's link, which marks the attachment, last. */
-	for (i = NR_CGROUP_HOOKS; i-- > 0;) {
-		snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
-			 cgroup_hooks[i].link_suffix);
-		err = subflow_pin_path(path, sizeof(path), name);
-		if (!err && bpf_obj_pin(link_fds[i], path))
-			err = -errno;
-		if (err) {
-			pr_err("cannot pin link at %s: %s\n", path, strerror(-err));
+	/* Reverse order: the marker's link, which marks the attachment, last. */
+	for (i = nr_hooks; i-- > 0; pinned++) {
+		cgroup_link_name(name, sizeof(name), cgroup_id, hooks[i].pin);
+		err = pin_fd(hooks[i].link_fd, name, SUBFLOW_LOG_ERROR);
+		if (err)
 			goto out;
-		}
-		pinned++;
 	}
 out:
-	if (err) {
-		for (i = NR_CGROUP_HOOKS; pinned > 0; pinned--) {
-			i--;
-			snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
-				 cgroup_hooks[i].link_suffix);
-			unpin(name);
-		}
+	for (i = nr_hooks; err && pinned > 0; pinned--) {
+		cgroup_link_name(name, sizeof(name), cgroup_id, hooks[--i].pin);
+		unpin(name);
 	}
-	for (i = 0; i < created; i++)
-		close(link_fds[i]);	/* pinned links stay attached; the others detach */
+	for (i = 0; i < nr_hooks; i++)
+		if (hooks[i].link_fd >= 0)
+			close(hooks[i].link_fd);	/* pinned links stay attached */
 	close(cg_fd);
+	free(hooks);
 	return err;
 }
 
 /* Remove the pins of every hook of one attachment: the links detach. */
 static void detach_hooks(uint64_t cgroup_id)
 {
+	const struct subflow_object_pin *p;
 	char name[96];
 
-	for (size_t i = 0; i < NR_CGROUP_HOOKS; i++) {
-		snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64 "%s", cgroup_id,
-			 cgroup_hooks[i].link_suffix);
-		unpin(name);
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		if (subflow_objects[i].kind != SUBFLOW_OBJ_CGROUP)
+			continue;
+		subflow_for_each_pin(&subflow_objects[i], p) {
+			cgroup_link_name(name, sizeof(name), cgroup_id, p);
+			unpin(name);
+		}
 	}
 }
 
 int subflow_cgroup_attach(const char *cgroup_path)
 {
-	char name[64];
 	int lock_fd, map_fd, err;
 	uint64_t cgroup_id;
 	uint32_t one = 1;
@@ -302,8 +413,7 @@ int subflow_cgroup_attach(const char *cgroup_path)
 	if (err)
 		goto out;
 
-	link_pin_name(cgroup_id, name, sizeof(name));
-	if (pin_exists(name)) {
+	if (subflow_cgroup_is_attached(cgroup_id)) {
 		pr_err("already attached to cgroup %s\n", cgroup_path);
 		err = -EEXIST;
 		goto out;
@@ -399,7 +509,6 @@ out:
 
 int subflow_cgroup_detach(const char *cgroup_path)
 {
-	char name[64];
 	uint64_t cgroup_id;
 	int lock_fd, map_fd, err;
 
@@ -414,8 +523,7 @@ int subflow_cgroup_detach(const char *cgroup_path)
 	lock_fd = subflow_lock();
 	if (lock_fd < 0)
 		return lock_fd;
-	link_pin_name(cgroup_id, name, sizeof(name));
-	if (!pin_exists(name)) {
+	if (!subflow_cgroup_is_attached(cgroup_id)) {
 		pr_err("not attached to cgroup %s\n", cgroup_path);
 		err = -ENOENT;
 		goto out;
@@ -489,9 +597,11 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 
 int subflow_engine_unload(void)
 {
+	const struct subflow_object_pin *p;
 	struct dirent *ent;
 	bool had_any = false;
 	int lock_fd, i;
+	size_t k;
 	DIR *dir;
 
 	if (access(subflow_pin_dir(), F_OK))
@@ -499,7 +609,8 @@ int subflow_engine_unload(void)
 	lock_fd = subflow_lock();
 	if (lock_fd < 0)
 		return lock_fd;
-	/* Links first, so nothing runs while maps go away. */
+	/* Links first, so nothing runs while maps go away: every link pin,
+	 * the cgroup attachments' and the global ones. */
 	dir = opendir(subflow_pin_dir());
 	if (dir) {
 		while ((ent = readdir(dir))) {
@@ -510,12 +621,16 @@ int subflow_engine_unload(void)
 		}
 		closedir(dir);
 	}
-	for (i = 0; subflow_prog_pins[i]; i++) {
-		had_any |= pin_exists(subflow_prog_pins[i]);
-		unpin(subflow_prog_pins[i]);
+	for (k = 0; k < subflow_nr_objects; k++) {
+		subflow_for_each_pin(&subflow_objects[k], p) {
+			if (!p->pin)
+				continue;
+			had_any |= subflow_pin_exists(p->pin);
+			unpin(p->pin);
+		}
 	}
 	for (i = 0; i < MAP__COUNT; i++) {
-		had_any |= pin_exists(subflow_map_names[i]);
+		had_any |= subflow_pin_exists(subflow_map_names[i]);
 		unpin(subflow_map_names[i]);
 	}
 	/* What is left in an engine's directory came from another version of

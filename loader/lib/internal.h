@@ -29,24 +29,19 @@ typedef void (*subflow_log_sink)(enum subflow_log_level level, const char *msg);
 void subflow_log_set_sink(subflow_log_sink sink);
 
 /* ---- pins.c: the pin directory and the maps in it -------------------------- */
-/* Names of the pinned objects, relative to the pin directory. */
-/* Programs are pinned as "prog_" + their name without "subflow_". */
+/* Names of the pinned objects, relative to the pin directory. Programs are
+ * pinned as "prog_" + their name without "subflow_" (engine_objects.c lists
+ * every one). */
 #define PIN_PROG_PREFIX    "prog_"
 #define PIN_PROG_TRACK     "prog_track"		/* its pin marks the engine as loaded */
 #define PIN_PROG_SNAPSHOT  "prog_iter"
-#define PIN_PROG_OPTIONS   "prog_options"
-#define PIN_PROG_CONNECT4  "prog_connect4"
-#define PIN_PROG_CONNECT6  "prog_connect6"
-#define PIN_PROG_BIND4     "prog_bind4"
-#define PIN_PROG_BIND6     "prog_bind6"
-#define PIN_PROG_MPTCPIFY  "prog_mptcpify"
 /* One attachment = the tracker's link "link_cgroup_<id>" (its pin marks the
  * cgroup as attached) plus "link_cgroup_<id>_<hook>" for the other hooks. */
 #define PIN_LINK_PREFIX    "link_cgroup_"
-#define PIN_LINK_MPTCPIFY  "link_mptcpify"	/* global fmod_ret link */
-/* Every program pin, for status and unload; NULL-terminated. */
-extern const char *const subflow_prog_pins[];
 #define PIN_LOCK_FILE     "."	/* flock() on the directory itself */
+
+/* True when "<pin dir>/<name>" exists. */
+bool subflow_pin_exists(const char *name);
 
 enum subflow_map_id {
 	MAP_CONNS,
@@ -87,6 +82,54 @@ void subflow_unlock(int lock_fd);
 void subflow_explain_not_loaded(char *buf, size_t size);
 /* Make sure bpffs is mounted where the pin directory lives. */
 int subflow_ensure_bpffs(void);
+
+/* ---- engine_objects.c: the engine's BPF objects ------------------------------ */
+struct bpf_object;
+struct bpf_object_open_opts;
+
+enum subflow_object_kind {
+	SUBFLOW_OBJ_CGROUP,	/* programs attached to every attached cgroup, a link each */
+	SUBFLOW_OBJ_PINNED,	/* programs pinned only, run on demand (iterators) */
+	SUBFLOW_OBJ_GLOBAL,	/* programs attached once at load; their links pinned */
+	SUBFLOW_OBJ_STRUCT_OPS,	/* struct_ops maps registered at load through pinned links */
+};
+
+/* What one program (or struct_ops map) of an object pins. */
+struct subflow_object_pin {
+	const char *prog;	/* program name in the object (not STRUCT_OPS) */
+	const char *map;	/* STRUCT_OPS: the struct_ops map's name */
+	const char *pin;	/* the program's pin, "prog_..." (not STRUCT_OPS) */
+	int attach;		/* CGROUP: the hook, an enum bpf_attach_type */
+	/* CGROUP: suffix of the link pin "link_cgroup_<id>" ("" for the
+	 * marker); GLOBAL and STRUCT_OPS: the link's pin, "link_..." */
+	const char *link;
+};
+
+struct subflow_object {
+	const char *name;	/* in messages and `status` */
+	enum subflow_object_kind kind;
+	/* An optional object that fails to load (or attach) is a warning, and
+	 * `status` says it is absent and what it needs from the kernel. */
+	bool optional;
+	const char *needs;
+	void *(*open)(const struct bpf_object_open_opts *opts);
+	/* Between open and load (rodata, map sizes); NULL if nothing. */
+	int (*prepare)(void *skel);
+	int (*load)(void *skel);
+	void (*destroy)(void *skel);
+	struct bpf_object *(*object)(void *skel);
+	const struct subflow_object_pin *pins;	/* ends with an entry of NULL prog and map */
+};
+extern const struct subflow_object subflow_objects[];
+extern const size_t subflow_nr_objects;
+
+#define subflow_for_each_pin(o, p) for ((p) = (o)->pins; (p)->prog || (p)->map; (p)++)
+
+/* ---- engine.c ----------------------------------------------------------- */
+/* True when every pin of object o is present (it loaded). */
+bool subflow_object_present(const struct subflow_object *o);
+/* True when the cgroup with this id is attached (its marker link is pinned). */
+bool subflow_cgroup_is_attached(uint64_t cgroup_id);
 
 /* ---- cgroup.c ----------------------------------------------------------- */
 /* The cgroup v2 mount point, from /proc/self/mounts. */

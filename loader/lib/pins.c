@@ -131,13 +131,16 @@ int subflow_map_fd(enum subflow_map_id map)
 	return fd;
 }
 
-bool subflow_engine_loaded(void)
+bool subflow_pin_exists(const char *name)
 {
 	char path[PATH_MAX];
 
-	if (subflow_pin_path(path, sizeof(path), PIN_PROG_TRACK))
-		return false;
-	return access(path, F_OK) == 0;
+	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
+}
+
+bool subflow_engine_loaded(void)
+{
+	return subflow_pin_exists(PIN_PROG_TRACK);
 }
 
 static bool parent_is_bpffs(void)

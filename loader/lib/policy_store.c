@@ -55,14 +55,6 @@ static void cgroup_name(uint64_t cgroup_id, char *buf, size_t size)
 		snprintf(buf, size, "with id %" PRIu64, cgroup_id);
 }
 
-static bool cgroup_attached(uint64_t cgroup_id)
-{
-	char name[64], path[PATH_MAX];
-
-	snprintf(name, sizeof(name), PIN_LINK_PREFIX "%" PRIu64, cgroup_id);
-	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
-}
-
 /* A policy only acts where the engine's programs run. Checked before taking
  * the lock too: subflow_lock() would create a missing pin directory. */
 static int require_attached(uint64_t cgroup_id, struct policy_maps *maps)
@@ -75,7 +67,7 @@ static int require_attached(uint64_t cgroup_id, struct policy_maps *maps)
 		pr_err("%s\n", why);
 		return -ENOENT;
 	}
-	if (!cgroup_attached(cgroup_id)) {
+	if (!subflow_cgroup_is_attached(cgroup_id)) {
 		cgroup_name(cgroup_id, cg, sizeof(cg));
 		pr_err("cgroup %s is not attached: use `subflowctl cgroup attach CGROUP policy FILE`\n",
 		       cg);

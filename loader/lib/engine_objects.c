@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The engine's BPF objects: the one place that says which skeletons make up
+ * the engine, how each one is used (its kind) and what it pins. engine.c
+ * loads, attaches, reports and unloads by walking this table; adding an
+ * object is adding an entry here (and its skeleton header).
+ *
+ * Order matters: objects load in table order, and a cgroup attachment
+ * creates its links in table order, so the tracker (first) runs before the
+ * programs that read its entries. The table's first program is the marker:
+ * its program pin says "the engine is loaded" and its per-cgroup link pin
+ * says "this cgroup is attached"; both are pinned last.
+ */
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "track.skel.h"
+#include "snapshot.skel.h"
+#include "admit.skel.h"
+#include "options.skel.h"
+#include "mptcpify.skel.h"
+
+/* Typed skeleton calls behind untyped pointers, for the table. */
+#define SKELETON_OPS(name)							\
+	static void *name##_open(const struct bpf_object_open_opts *opts)	\
+	{									\
+		return name##_bpf__open_opts(opts);				\
+	}									\
+	static int name##_load(void *skel)					\
+	{									\
+		return name##_bpf__load(skel);					\
+	}									\
+	static void name##_destroy(void *skel)					\
+	{									\
+		name##_bpf__destroy(skel);					\
+	}									\
+	static struct bpf_object *name##_object(void *skel)			\
+	{									\
+		return ((struct name##_bpf *)skel)->obj;			\
+	}
+#define SKELETON(name) \
+	.open = name##_open, .load = name##_load, .destroy = name##_destroy, .object = name##_object
+
+SKELETON_OPS(track)
+SKELETON_OPS(snapshot)
+SKELETON_OPS(admit)
+SKELETON_OPS(options)
+SKELETON_OPS(mptcpify)
+
+const struct subflow_object subflow_objects[] = {
+	{
+		.name = "tracker", .kind = SUBFLOW_OBJ_CGROUP, SKELETON(track),
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_track", .pin = PIN_PROG_TRACK,
+			  .attach = BPF_CGROUP_SOCK_OPS, .link = "" },
+			{ 0 },
+		},
+	},
+	{
+		.name = "snapshot", .kind = SUBFLOW_OBJ_PINNED, SKELETON(snapshot),
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_iter", .pin = PIN_PROG_SNAPSHOT },
+			{ 0 },
+		},
+	},
+	{
+		.name = "options", .kind = SUBFLOW_OBJ_CGROUP, SKELETON(options),
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_options", .pin = "prog_options",
+			  .attach = BPF_CGROUP_SOCK_OPS, .link = "_options" },
+			{ 0 },
+		},
+	},
+	{
+		.name = "admission", .kind = SUBFLOW_OBJ_CGROUP, SKELETON(admit),
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_connect4", .pin = "prog_connect4",
+			  .attach = BPF_CGROUP_INET4_CONNECT, .link = "_connect4" },
+			{ .prog = "subflow_connect6", .pin = "prog_connect6",
+			  .attach = BPF_CGROUP_INET6_CONNECT, .link = "_connect6" },
+			{ .prog = "subflow_bind4", .pin = "prog_bind4",
+			  .attach = BPF_CGROUP_INET4_BIND, .link = "_bind4" },
+			{ .prog = "subflow_bind6", .pin = "prog_bind6",
+			  .attach = BPF_CGROUP_INET6_BIND, .link = "_bind6" },
+			{ 0 },
+		},
+	},
+	{
+		/* fmod_ret needs tracing trampolines, which some kernels
+		 * (lockdown) refuse: the rest of the engine works without. */
+		.name = "mptcpify", .kind = SUBFLOW_OBJ_GLOBAL, SKELETON(mptcpify),
+		.optional = true, .needs = "fmod_ret on update_socket_protocol",
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_mptcpify", .pin = "prog_mptcpify",
+			  .link = "link_mptcpify" },
+			{ 0 },
+		},
+	},
+};
+const size_t subflow_nr_objects = sizeof(subflow_objects) / sizeof(subflow_objects[0]);
