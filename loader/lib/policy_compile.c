@@ -5,8 +5,8 @@
  * namespace. A path's `dev` selectors become ifindexes plus a host prefix per
  * address on the device; each path gets the host's addresses on it (neither
  * loopback nor link-local) so that an initial subflow can be bound there.
- * Addresses come from getifaddrs(), that is rtnetlink, in the namespace of
- * the calling thread.
+ * Links and addresses come from one rtnetlink dump each (netlink.c), in the
+ * namespace of the calling thread.
  *
  * Like the parser, it reports every error with its place and produces
  * nothing when there is one: a policy is loaded whole or not at all.
@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "internal.h"
+#include "netlink.h"
 #include "policy.h"
 
 _Static_assert(SUBFLOW_POLICY_MAX_RULES == SUBFLOW_POLICY_RULES, "parser and ABI rule limits");
@@ -84,7 +84,7 @@ struct compiler {
 	const char *filename;
 	struct subflow_compiled_policy *out;
 	struct subflow_policy_errors *errs;
-	struct ifaddrs *addrs;	/* the host's, in the caller's namespace */
+	struct subflow_host host;	/* links and addresses, in the caller's namespace */
 	unsigned int nr_errors;
 	int fatal;
 };
@@ -138,19 +138,6 @@ static size_t family_addr_len(int family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
-/* The address of an ifaddrs entry, or NULL when it is not IPv4 or IPv6. */
-static const uint8_t *ifa_addr_bytes(const struct ifaddrs *ifa, int *family)
-{
-	if (!ifa->ifa_addr)
-		return NULL;
-	*family = ifa->ifa_addr->sa_family;
-	if (*family == AF_INET)
-		return (const uint8_t *)&((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-	if (*family == AF_INET6)
-		return (const uint8_t *)&((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-	return NULL;
-}
-
 static bool prefix_contains(const struct subflow_prefix *prefix, int family, const uint8_t *addr)
 {
 	unsigned int full = prefix->len / 8, rest = prefix->len % 8;
@@ -163,9 +150,13 @@ static bool prefix_contains(const struct subflow_prefix *prefix, int family, con
 }
 
 /* Loopback and link-local addresses cannot carry a subflow to the peer. */
-static bool usable_for_bind(const struct ifaddrs *ifa, int family, const uint8_t *addr)
+static bool usable_for_bind(const struct compiler *c, const struct subflow_nl_addr *ifa)
 {
-	if (ifa->ifa_flags & IFF_LOOPBACK)
+	const struct subflow_nl_link *link = subflow_host_link_by_index(&c->host, ifa->ifindex);
+	const uint8_t *addr = ifa->addr;
+	int family = ifa->family;
+
+	if (link && (link->flags & IFF_LOOPBACK))
 		return false;
 	if (family == AF_INET)
 		return addr[0] != 127 && !(addr[0] == 169 && addr[1] == 254);
@@ -235,21 +226,17 @@ static void compile_dev(struct compiler *c, const struct subflow_policy_path *sr
 			const struct subflow_policy_selector *sel, struct subflow_path *path,
 			struct bind_count *bind)
 {
+	const struct subflow_nl_link *link;
 	const char *dev = sel->dev;
-	const struct ifaddrs *ifa;
 	unsigned int ifindex, i;
-	const uint8_t *addr;
-	int family;
 
-	ifindex = if_nametoindex(dev);
-	if (!ifindex) {
-		if (errno == ENODEV || errno == ENXIO)
-			path_error_at(c, src, sel->col,
-				      "device '%s' does not exist in this network namespace", dev);
-		else
-			path_error_at(c, src, sel->col, "device '%s': %s", dev, strerror(errno));
+	link = subflow_host_link_by_name(&c->host, dev);
+	if (!link) {
+		path_error_at(c, src, sel->col, "device '%s' does not exist in this network namespace",
+			      dev);
 		return;
 	}
+	ifindex = link->ifindex;
 	for (i = 0; i < path->nr_ifindexes && i < SUBFLOW_PATH_IFINDEXES; i++)
 		if (path->ifindexes[i] == ifindex)
 			return;
@@ -257,12 +244,14 @@ static void compile_dev(struct compiler *c, const struct subflow_policy_path *sr
 		path->ifindexes[path->nr_ifindexes] = ifindex;
 	path->nr_ifindexes++;
 
-	for (ifa = c->addrs; ifa; ifa = ifa->ifa_next) {
-		if (strcmp(ifa->ifa_name, dev) || !(addr = ifa_addr_bytes(ifa, &family)))
+	for (i = 0; i < c->host.nr_addrs; i++) {
+		const struct subflow_nl_addr *ifa = &c->host.addrs[i];
+
+		if (ifa->ifindex != (int)ifindex)
 			continue;
-		add_prefix(path, family, addr, family == AF_INET ? 32 : 128);
-		if (usable_for_bind(ifa, family, addr))
-			add_bind(path, bind, family, addr);
+		add_prefix(path, ifa->family, ifa->addr, ifa->family == AF_INET ? 32 : 128);
+		if (usable_for_bind(c, ifa))
+			add_bind(path, bind, ifa->family, ifa->addr);
 	}
 }
 
@@ -270,17 +259,14 @@ static void compile_addr(struct compiler *c, const struct subflow_policy_prefix 
 			 struct subflow_path *path, struct bind_count *bind)
 {
 	struct subflow_prefix prefix = { .family = sel->family, .len = sel->len };
-	const struct ifaddrs *ifa;
-	const uint8_t *addr;
-	int family;
 
 	memcpy(prefix.addr, sel->addr, sizeof(prefix.addr));
 	add_prefix(path, sel->family, sel->addr, sel->len);
-	for (ifa = c->addrs; ifa; ifa = ifa->ifa_next) {
-		if (!(addr = ifa_addr_bytes(ifa, &family)))
-			continue;
-		if (prefix_contains(&prefix, family, addr) && usable_for_bind(ifa, family, addr))
-			add_bind(path, bind, family, addr);
+	for (size_t i = 0; i < c->host.nr_addrs; i++) {
+		const struct subflow_nl_addr *ifa = &c->host.addrs[i];
+
+		if (prefix_contains(&prefix, ifa->family, ifa->addr) && usable_for_bind(c, ifa))
+			add_bind(path, bind, ifa->family, ifa->addr);
 	}
 }
 
@@ -389,19 +375,16 @@ static void compile_rule(const struct subflow_policy_rule *src, struct subflow_r
 }
 
 /* True when a host address is on one of the compiled paths. */
-static bool on_some_path(const struct compiler *c, const struct ifaddrs *ifa, int family,
-			 const uint8_t *addr)
+static bool on_some_path(const struct compiler *c, const struct subflow_nl_addr *ifa)
 {
-	unsigned int ifindex = if_nametoindex(ifa->ifa_name);
-
 	for (unsigned int i = 0; i < c->policy->nr_paths; i++) {
 		const struct subflow_path *path = &c->out->paths[i];
 
 		for (unsigned int j = 0; j < path->nr_ifindexes; j++)
-			if (ifindex && path->ifindexes[j] == ifindex)
+			if (path->ifindexes[j] == (unsigned int)ifa->ifindex)
 				return true;
 		for (unsigned int j = 0; j < path->nr_prefixes; j++)
-			if (prefix_contains(&path->prefixes[j], family, addr))
+			if (prefix_contains(&path->prefixes[j], ifa->family, ifa->addr))
 				return true;
 	}
 	return false;
@@ -411,19 +394,16 @@ static bool on_some_path(const struct compiler *c, const struct ifaddrs *ifa, in
 static void collect_unnamed(struct compiler *c)
 {
 	struct subflow_policy_meta *meta = &c->out->meta;
-	const struct ifaddrs *ifa;
 
-	for (ifa = c->addrs; ifa; ifa = ifa->ifa_next) {
-		const uint8_t *addr;
-		int family;
+	for (size_t i = 0; i < c->host.nr_addrs; i++) {
+		const struct subflow_nl_addr *ifa = &c->host.addrs[i];
 
-		addr = ifa_addr_bytes(ifa, &family);
-		if (!addr || !usable_for_bind(ifa, family, addr) || on_some_path(c, ifa, family, addr))
+		if (!usable_for_bind(c, ifa) || on_some_path(c, ifa))
 			continue;
-		if (family == AF_INET && meta->nr_unnamed4 < SUBFLOW_PATH_BIND_ADDRS)
-			memcpy(&meta->unnamed4[meta->nr_unnamed4++], addr, 4);
-		else if (family == AF_INET6 && meta->nr_unnamed6 < SUBFLOW_PATH_BIND_ADDRS)
-			memcpy(meta->unnamed6[meta->nr_unnamed6++], addr, 16);
+		if (ifa->family == AF_INET && meta->nr_unnamed4 < SUBFLOW_PATH_BIND_ADDRS)
+			memcpy(&meta->unnamed4[meta->nr_unnamed4++], ifa->addr, 4);
+		else if (ifa->family == AF_INET6 && meta->nr_unnamed6 < SUBFLOW_PATH_BIND_ADDRS)
+			memcpy(meta->unnamed6[meta->nr_unnamed6++], ifa->addr, 16);
 	}
 }
 
@@ -468,8 +448,7 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	}
 	memcpy(out->text, text, strlen(text) + 1);
 
-	if (p->nr_paths && getifaddrs(&c.addrs)) {
-		err = -errno;
+	if (p->nr_paths && (err = subflow_host_read(&c.host))) {
 		subflow_policy_add_error(errs, c.filename, 0, 0,
 					 "cannot list this host's addresses: %s", strerror(-err));
 		goto out;
@@ -491,8 +470,7 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	out->meta.mptcpify = p->mptcpify;
 	err = c.fatal ? c.fatal : c.nr_errors ? -EINVAL : 0;
 out:
-	if (c.addrs)
-		freeifaddrs(c.addrs);
+	subflow_host_free(&c.host);
 	free(text);
 	return err;
 }

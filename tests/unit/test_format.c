@@ -7,19 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "internal.h"
-
-static int passed, failed;
-
-#define CHECK(name, cond)                                                      \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("ok %s\n", name);                               \
-			passed++;                                              \
-		} else {                                                       \
-			printf("FAIL %s: %s (%s:%d)\n", name, #cond, __FILE__, __LINE__); \
-			failed++;                                              \
-		}                                                              \
-	} while (0)
+#include "check.h"
 
 static void test_parse_u32(void)
 {
@@ -109,6 +97,5 @@ int main(void)
 	test_state_names();
 	test_abi_layout();
 	test_pin_dir();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY();
 }
