@@ -115,7 +115,16 @@ pin_cleanup() {
 	fi
 	# Whatever unload left (or if it failed): pins are plain files on bpffs.
 	[ -e "$SUBFLOW_PIN_DIR" ] && rm -rf "$SUBFLOW_PIN_DIR"
+	# The lock file outlives unload by design; this run's is no longer needed.
+	rm -f "$(pin_lock_file)"
+	rmdir /run/subflow 2>/dev/null
 	return 0
+}
+
+# pin_lock_file: the lock file of $SUBFLOW_PIN_DIR (lock.c: '/' becomes '-').
+pin_lock_file() {
+	local name=${SUBFLOW_PIN_DIR#/}
+	printf '/run/subflow/%s.lock\n' "${name//\//-}"
 }
 
 # ---- Processes ---------------------------------------------------------------

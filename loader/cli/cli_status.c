@@ -88,13 +88,10 @@ static void read_sysctl(const char *path, char *buf, size_t size)
 
 static void read_prog(struct prog_row *row)
 {
-	char path[4096];
 	__u32 len = sizeof(row->info);
 	int fd;
 
-	if (subflow_pin_path(path, sizeof(path), row->pin))
-		return;
-	fd = bpf_obj_get(path);
+	fd = subflow_pin_get(row->pin);
 	if (fd < 0)
 		return;
 	row->present = !bpf_obj_get_info_by_fd(fd, &row->info, &len);
@@ -103,15 +100,13 @@ static void read_prog(struct prog_row *row)
 
 static void read_map(struct map_row *row)
 {
-	char path[4096], key[64], next[64];
+	char key[64], next[64];
 	__u32 len = sizeof(row->info);
 	void *prev = NULL;
 	int fd;
 
 	row->entries = -1;
-	if (subflow_pin_path(path, sizeof(path), row->name))
-		return;
-	fd = bpf_obj_get(path);
+	fd = subflow_pin_get(row->name);
 	if (fd < 0)
 		return;
 	row->present = !bpf_obj_get_info_by_fd(fd, &row->info, &len);
@@ -225,9 +220,13 @@ int do_status(int argc, char **argv)
 	char enabled[16], pms[64], pm[32];
 	bool loaded, have_stats, mptcpify_active;
 	size_t nr_att = 0;
+	int err;
 
 	if (argc > 0)
 		return usage_error("'status': unexpected argument '%s'", argv[0]);
+	err = subflow_pin_dir_check();
+	if (err && err != -ENOENT)
+		return fail_errno(err, "status");
 	loaded = subflow_engine_loaded();
 	progs = read_progs(&nr_progs);
 	if (!progs)

@@ -264,8 +264,15 @@ int main(int argc, char **argv)
 	subflow_log_set_level(log_level);
 	subflow_log_libbpf(debug);
 	subflow_log_set_sink(cli_log_sink);
-	if (pin_dir && subflow_set_pin_dir(pin_dir))
-		return usage_error("--pin-dir: '%s' is not an absolute path", pin_dir);
+	if (pin_dir) {
+		int err = subflow_set_pin_dir(pin_dir);
+
+		if (err == -ENAMETOOLONG)
+			return usage_error("--pin-dir: '%.64s...' is %zu bytes long, more than %d",
+					   pin_dir, strlen(pin_dir), SUBFLOW_PIN_DIR_MAX);
+		if (err)
+			return usage_error("--pin-dir: '%s' is not an absolute path", pin_dir);
+	}
 
 	if (netns) {
 		status = enter_netns(netns);

@@ -237,6 +237,9 @@ static int load_locked(void)
 	size_t i;
 	int err = 0;
 
+	err = subflow_pin_dir_create();
+	if (err)
+		return err;
 	if (subflow_engine_loaded())
 		return 0;
 	skels = calloc(subflow_nr_objects, sizeof(*skels));
@@ -341,14 +344,11 @@ static int attach_hooks(const char *cgroup_path, uint64_t cgroup_id)
 		return err;
 	}
 	for (i = 0; i < nr_hooks; i++) {
-		int prog_fd;
+		int prog_fd = subflow_pin_get(hooks[i].pin->pin);
 
-		err = subflow_pin_path(path, sizeof(path), hooks[i].pin->pin);
-		if (err)
-			goto out;
-		prog_fd = bpf_obj_get(path);
 		if (prog_fd < 0) {
-			err = -errno;
+			err = prog_fd;
+			subflow_pin_path(path, sizeof(path), hooks[i].pin->pin);
 			pr_err("cannot open pinned program %s: %s\n", path, strerror(-err));
 			goto out;
 		}
@@ -548,17 +548,13 @@ static int read_attachment(const char *name, struct subflow_attachment *att)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	char path[PATH_MAX];
 	int fd, err;
 
 	memset(att, 0, sizeof(*att));
 	att->cgroup_id = strtoull(name + strlen(PIN_LINK_PREFIX), NULL, 10);
-	err = subflow_pin_path(path, sizeof(path), name);
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
+	fd = subflow_pin_get(name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
 	if (err)
@@ -579,7 +575,7 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 	DIR *dir;
 
 	*count = 0;
-	dir = opendir(subflow_pin_dir());
+	dir = subflow_pin_dir_opendir();
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((ent = readdir(dir))) {
@@ -600,18 +596,19 @@ int subflow_engine_unload(void)
 	const struct subflow_object_pin *p;
 	struct dirent *ent;
 	bool had_any = false;
-	int lock_fd, i;
+	int lock_fd, i, err;
 	size_t k;
 	DIR *dir;
 
-	if (access(subflow_pin_dir(), F_OK))
-		return -ENOENT;
+	err = subflow_pin_dir_check();
+	if (err)
+		return err;
 	lock_fd = subflow_lock();
 	if (lock_fd < 0)
 		return lock_fd;
 	/* Links first, so nothing runs while maps go away: every link pin,
 	 * the cgroup attachments' and the global ones. */
-	dir = opendir(subflow_pin_dir());
+	dir = subflow_pin_dir_opendir();
 	if (dir) {
 		while ((ent = readdir(dir))) {
 			if (!strncmp(ent->d_name, "link_", strlen("link_"))) {
@@ -637,7 +634,7 @@ int subflow_engine_unload(void)
 	 * the engine (a map this binary does not know): the directory is the
 	 * engine's, so it goes too. A directory that held none of our objects
 	 * is left alone, in case --pin-dir named someone else's. */
-	dir = had_any ? opendir(subflow_pin_dir()) : NULL;
+	dir = had_any ? subflow_pin_dir_opendir() : NULL;
 	if (dir) {
 		while ((ent = readdir(dir)))
 			if (ent->d_name[0] != '.')

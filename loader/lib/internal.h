@@ -38,7 +38,6 @@ void subflow_log_set_sink(subflow_log_sink sink);
 /* One attachment = the tracker's link "link_cgroup_<id>" (its pin marks the
  * cgroup as attached) plus "link_cgroup_<id>_<hook>" for the other hooks. */
 #define PIN_LINK_PREFIX    "link_cgroup_"
-#define PIN_LOCK_FILE     "."	/* flock() on the directory itself */
 
 /* True when "<pin dir>/<name>" exists. */
 bool subflow_pin_exists(const char *name);
@@ -72,11 +71,35 @@ void subflow_maps_close(void);
 int subflow_pin_path(char *buf, size_t size, const char *name);
 /* True when the engine is loaded (its programs are pinned). */
 bool subflow_engine_loaded(void);
-/* Exclusive lock on the pin directory for changes (load, attach, detach,
- * unload) so that two CLIs cannot interleave. Returns an fd to pass to
- * subflow_unlock(), or -errno. */
+/* Exclusive lock for changes (load, attach, detach, policy, unload) so that
+ * two processes cannot interleave: a file in SUBFLOW_RUN_DIR named after the
+ * pin directory (lock.c says why not the directory itself). Waits at most
+ * $SUBFLOW_LOCK_TIMEOUT_MS (default 10 s), then -EBUSY naming the holder.
+ * Also refuses (-EPERM) a pin directory that exists and is not ours. Returns
+ * an fd to pass to subflow_unlock(), or -errno. */
+#define SUBFLOW_RUN_DIR "/run/subflow"
 int subflow_lock(void);
 void subflow_unlock(int lock_fd);
+/* The lock file's name in SUBFLOW_RUN_DIR for a pin directory. */
+int subflow_lock_file_name(const char *pin_dir, char *buf, size_t size);
+/* Longest pin directory: leaves room for every pin name under it. */
+#define SUBFLOW_PIN_DIR_MAX 3968
+/* Check that the pin directory is ours (bpffs, owned by root, mode 0700,
+ * reached without symbolic links through ancestors nobody else can change):
+ * 0, -ENOENT if it does not exist, -EPERM with a message if it is not ours. */
+int subflow_pin_dir_check(void);
+/* Create it if needed (mkdir 0700, then the same checks on what we open). */
+int subflow_pin_dir_create(void);
+/* The checked pin directory, for readdir; NULL with errno (ENOENT, EPERM). */
+#include <dirent.h>
+DIR *subflow_pin_dir_opendir(void);
+/* Open pin `name` (bpf_obj_get) in the checked pin directory; -errno. */
+int subflow_pin_get(const char *name);
+/* Open directory `path`, creating it (mode 0700) if asked, and check it and
+ * its ancestors as above; fs_magic 0 accepts any filesystem. Returns an
+ * O_DIRECTORY fd or -errno (with a message naming `what`). */
+int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
+			     const char *what);
 /* Explain why the engine's pins are not visible: not loaded, or bpffs not
  * mounted in this mount namespace (as under `ip netns exec`). */
 void subflow_explain_not_loaded(char *buf, size_t size);

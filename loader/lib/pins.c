@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The pin directory: where it is, the maps pinned in it (opened once per
- * process and cached, so queries cost one syscall each), and the lock that
- * serialises changes between concurrent subflowctl processes. */
+/* The pin directory: where it is, that it is ours (private_dir.c), and the
+ * maps pinned in it (opened once per process and cached, so queries cost one
+ * syscall each). */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +42,10 @@ static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
 static char pin_dir[PATH_MAX];
 static int map_fds[MAP__COUNT];
 static bool map_fds_ready;	/* map_fds[] filled with -1 */
+/* The pin directory this process checked: dev/ino of its fd. */
+static bool pin_dir_checked;
+static dev_t pin_dir_dev;
+static ino_t pin_dir_ino;
 
 static void pin_dir_init_locked(void)
 {
@@ -47,7 +53,8 @@ static void pin_dir_init_locked(void)
 
 	if (pin_dir[0])
 		return;
-	env = getenv(SUBFLOW_PIN_DIR_ENV);
+	/* Not from the environment of a set-user-ID caller. */
+	env = secure_getenv(SUBFLOW_PIN_DIR_ENV);
 	snprintf(pin_dir, sizeof(pin_dir), "%s", env && *env ? env : SUBFLOW_DEFAULT_PIN_DIR);
 }
 
@@ -59,16 +66,20 @@ static void maps_close_locked(void)
 		map_fds[i] = -1;
 	}
 	map_fds_ready = true;
+	pin_dir_checked = false;
 }
 
 int subflow_set_pin_dir(const char *dir)
 {
-	const char *env = getenv(SUBFLOW_PIN_DIR_ENV);
+	const char *env = secure_getenv(SUBFLOW_PIN_DIR_ENV);
 
 	if (!dir)
 		dir = env && *env ? env : SUBFLOW_DEFAULT_PIN_DIR;
-	if (dir[0] != '/' || strlen(dir) >= sizeof(pin_dir) - 64)
+	if (dir[0] != '/')
 		return -EINVAL;
+	/* Room for the longest pin name after it. */
+	if (strlen(dir) > SUBFLOW_PIN_DIR_MAX)
+		return -ENAMETOOLONG;
 	pthread_mutex_lock(&pins_lock);
 	maps_close_locked();
 	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
@@ -101,9 +112,102 @@ void subflow_maps_close(void)
 	pthread_mutex_unlock(&pins_lock);
 }
 
-int subflow_map_fd(enum subflow_map_id map)
+/* Open the pin directory and check that it is ours: -ENOENT if absent,
+ * -EPERM (with a message naming owner and mode) if it is not ours. */
+static int pin_dir_open(bool create)
+{
+	return subflow_open_private_dir(subflow_pin_dir(), create, BPF_FS_MAGIC, "bpffs",
+					"pin directory");
+}
+
+static int pin_dir_remember(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	pthread_mutex_lock(&pins_lock);
+	pin_dir_checked = true;
+	pin_dir_dev = st.st_dev;
+	pin_dir_ino = st.st_ino;
+	pthread_mutex_unlock(&pins_lock);
+	return 0;
+}
+
+static int pin_dir_check(bool create)
+{
+	int fd, err;
+
+	fd = pin_dir_open(create);
+	if (fd < 0)
+		return fd;
+	err = pin_dir_remember(fd);
+	close(fd);
+	return err;
+}
+
+int subflow_pin_dir_check(void)
+{
+	return pin_dir_check(false);
+}
+
+/* Create the pin directory if needed (mounting bpffs at /sys/fs/bpf when it
+ * is not), and check it is ours. */
+int subflow_pin_dir_create(void)
+{
+	int err = subflow_ensure_bpffs();
+
+	return err ? err : pin_dir_check(true);
+}
+
+/* The pin directory was checked by this process, and is still the one it
+ * checked (an unload and a new load make a new one). */
+static int pin_dir_verified(void)
+{
+	struct stat st;
+	bool ok;
+
+	if (stat(subflow_pin_dir(), &st))
+		return -errno;
+	pthread_mutex_lock(&pins_lock);
+	ok = pin_dir_checked && st.st_dev == pin_dir_dev && st.st_ino == pin_dir_ino;
+	pthread_mutex_unlock(&pins_lock);
+	return ok ? 0 : subflow_pin_dir_check();
+}
+
+int subflow_pin_get(const char *name)
 {
 	char path[PATH_MAX];
+	int fd, err;
+
+	err = pin_dir_verified();
+	if (err)
+		return err;
+	err = subflow_pin_path(path, sizeof(path), name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+DIR *subflow_pin_dir_opendir(void)
+{
+	DIR *dir;
+	int fd;
+
+	fd = pin_dir_open(false);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	dir = fdopendir(fd);
+	if (!dir)
+		close(fd);
+	return dir;
+}
+
+int subflow_map_fd(enum subflow_map_id map)
+{
 	int fd;
 
 	pthread_mutex_lock(&pins_lock);
@@ -114,11 +218,9 @@ int subflow_map_fd(enum subflow_map_id map)
 	if (fd >= 0)
 		return fd;
 
-	if (subflow_pin_path(path, sizeof(path), subflow_map_names[map]))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
+	fd = subflow_pin_get(subflow_map_names[map]);
 	if (fd < 0)
-		return -errno;
+		return fd;
 
 	pthread_mutex_lock(&pins_lock);
 	if (map_fds[map] >= 0) {	/* another thread won the race */
@@ -135,7 +237,8 @@ bool subflow_pin_exists(const char *name)
 {
 	char path[PATH_MAX];
 
-	return !subflow_pin_path(path, sizeof(path), name) && access(path, F_OK) == 0;
+	return !pin_dir_verified() && !subflow_pin_path(path, sizeof(path), name) &&
+	       access(path, F_OK) == 0;
 }
 
 bool subflow_engine_loaded(void)
@@ -193,39 +296,4 @@ int subflow_ensure_bpffs(void)
 	}
 	pr_info("mounted bpffs at /sys/fs/bpf\n");
 	return 0;
-}
-
-int subflow_lock(void)
-{
-	const char *dir = subflow_pin_dir();
-	int fd, err;
-
-	err = subflow_ensure_bpffs();
-	if (err)
-		return err;
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		err = -errno;
-		pr_err("cannot create pin directory %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		pr_err("cannot open pin directory %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-void subflow_unlock(int lock_fd)
-{
-	if (lock_fd >= 0) {
-		flock(lock_fd, LOCK_UN);
-		close(lock_fd);
-	}
 }

@@ -55,8 +55,7 @@ static void cgroup_name(uint64_t cgroup_id, char *buf, size_t size)
 		snprintf(buf, size, "with id %" PRIu64, cgroup_id);
 }
 
-/* A policy only acts where the engine's programs run. Checked before taking
- * the lock too: subflow_lock() would create a missing pin directory. */
+/* A policy only acts where the engine's programs run. */
 static int require_attached(uint64_t cgroup_id, struct policy_maps *maps)
 {
 	char why[1024], cg[PATH_MAX];

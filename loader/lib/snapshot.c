@@ -124,7 +124,6 @@ int subflow_snapshot_cgroup(const char *cgroup_path)
 	uint64_t before[SUBFLOW_STAT_MAX], after[SUBFLOW_STAT_MAX];
 	struct iter_job job = { .link_fd = -1 };
 	struct netns_set *set;
-	char path[PATH_MAX];
 	pthread_t thread;
 	int prog_fd = -1, err;
 
@@ -135,12 +134,9 @@ int subflow_snapshot_cgroup(const char *cgroup_path)
 	walk_set = set;
 	nftw(cgroup_path, add_procs_of, 32, FTW_PHYS | FTW_MOUNT);
 
-	err = subflow_pin_path(path, sizeof(path), PIN_PROG_SNAPSHOT);
-	if (err)
-		goto out;
-	prog_fd = bpf_obj_get(path);
+	prog_fd = subflow_pin_get(PIN_PROG_SNAPSHOT);
 	if (prog_fd < 0) {
-		err = -errno;
+		err = prog_fd;
 		goto out;
 	}
 	job.link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
