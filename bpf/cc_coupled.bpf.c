@@ -22,13 +22,14 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 /* The arithmetic's steps as global functions (see subflow_cc.h). */
 #define SCC_STEP __attribute__((noinline))
 #include "subflow_cc.h"
+#include "subflow_read.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 extern void tcp_reno_cong_avoid(struct sock *sk, __u32 ack, __u32 acked) __ksym;
 extern __u32 tcp_reno_ssthresh(struct sock *sk) __ksym;
 extern __u32 tcp_reno_undo_cwnd(struct sock *sk) __ksym;
@@ -100,7 +101,6 @@ static __always_inline bool scc_resolve(struct sock *sk, struct scc_sock *ca)
 	struct tcp_sock *tp = tcp_of(sk);
 	struct mptcp_subflow_context *sf;
 	struct mptcp_sock *msk;
-	void *ulp;
 	__u32 token;
 
 	if (ca->mode)
@@ -110,13 +110,10 @@ static __always_inline bool scc_resolve(struct sock *sk, struct scc_sock *ca)
 		count(SUBFLOW_CC_STAT_RENO);
 		return false;
 	}
-	ulp = tp->inet_conn.icsk_ulp_data;
-	if (!ulp)
+	sf = subflow_ctx_of(tp);
+	msk = sf ? msk_of(sf) : NULL;
+	if (!msk)
 		return false;
-	sf = bpf_rdonly_cast(ulp, bpf_core_type_id_kernel(struct mptcp_subflow_context));
-	if (!sf->conn)
-		return false;
-	msk = bpf_rdonly_cast(sf->conn, bpf_core_type_id_kernel(struct mptcp_sock));
 	token = msk->token;
 	if (!token || !sf->subflow_id)
 		return false;	/* not yet: try again on the next ACK */

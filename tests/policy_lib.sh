@@ -100,7 +100,7 @@ ss_field() {
 
 # ss_cc LINE: the congestion control name ss prints for the subflow.
 ss_cc() {
-	ss_field "$1" ' (reno|cubic|bbr|lia|olia)( |$)' | tr -d ' '
+	ss_field "$1" ' (reno|cubic|bbr|mptcp_lia|mptcp_olia|mptcp_balia)( |$)' | tr -d ' '
 }
 
 # sockopt NETNS TOKEN ID OPTION: the value `subflow getsockopt` reads from the

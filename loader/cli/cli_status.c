@@ -9,6 +9,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "subflow_cc.h"
 
 struct prog_row {
 	const char *pin;
@@ -199,6 +200,84 @@ static void print_optional_objects(void)
 	}
 }
 
+/* The coupled congestion controls: who registered each name, and the
+ * engine's counters for them. */
+static const char *const cc_stat_names[SUBFLOW_CC_STAT_MAX] = {
+	"coupled_subflows", "reno_sockets", "map_full", "slots_full",
+};
+
+struct cc_report {
+	struct subflow_cc_state cc[8];
+	size_t n;
+	uint64_t stats[SUBFLOW_CC_STAT_MAX];
+	bool have_stats;
+};
+
+static void read_cc(struct cc_report *r, bool loaded)
+{
+	memset(r, 0, sizeof(*r));
+	subflow_cc_list(r->cc, 8, &r->n);
+	r->have_stats = loaded && !subflow_percpu_sums(MAP_CC_STATS, SUBFLOW_CC_STAT_MAX, r->stats);
+}
+
+static void json_cc(bool loaded)
+{
+	struct cc_report r;
+	struct subflow_cc_state *cc = r.cc;
+
+	read_cc(&r, loaded);
+	jsonw_name(json_wtr, "congestion_controls");
+	jsonw_start_array(json_wtr);
+	for (size_t i = 0; i < r.n; i++) {
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "name", cc[i].name);
+		jsonw_bool_field(json_wtr, "registered", cc[i].registered);
+		jsonw_bool_field(json_wtr, "by_this_engine", cc[i].by_this_engine);
+		if (cc[i].by_this_engine) {
+			jsonw_uint_field(json_wtr, "link_id", cc[i].link_id);
+			jsonw_uint_field(json_wtr, "map_id", cc[i].map_id);
+		} else if (cc[i].other_map_id) {
+			jsonw_uint_field(json_wtr, "other_map_id", cc[i].other_map_id);
+		}
+		jsonw_bool_field(json_wtr, "unprivileged_allowed", cc[i].unprivileged);
+		jsonw_end_object(json_wtr);
+	}
+	jsonw_end_array(json_wtr);
+	jsonw_name(json_wtr, "cc_counters");
+	jsonw_start_object(json_wtr);
+	for (int i = 0; r.have_stats && i < SUBFLOW_CC_STAT_MAX; i++)
+		jsonw_uint_field(json_wtr, cc_stat_names[i], r.stats[i]);
+	jsonw_end_object(json_wtr);
+}
+
+static void print_cc(bool loaded)
+{
+	struct cc_report r;
+	struct subflow_cc_state *cc = r.cc;
+
+	read_cc(&r, loaded);
+	printf("\ncongestion controls:\n");
+	for (size_t i = 0; i < r.n; i++) {
+		if (cc[i].by_this_engine)
+			printf("  %-12s registered by this engine (link id %u, struct_ops map id %u)%s\n",
+			       cc[i].name, cc[i].link_id, cc[i].map_id,
+			       cc[i].unprivileged ? ", allowed to unprivileged users" : "");
+		else if (cc[i].registered && cc[i].other_map_id)
+			printf("  %-12s registered by ANOTHER engine instance or program (struct_ops map id %u), not this one\n",
+			       cc[i].name, cc[i].other_map_id);
+		else if (cc[i].registered)
+			printf("  %-12s registered by something else, not this engine\n", cc[i].name);
+		else
+			printf("  %-12s not registered\n", cc[i].name);
+	}
+	if (r.have_stats) {
+		printf("  counters:");
+		for (int i = 0; i < SUBFLOW_CC_STAT_MAX; i++)
+			printf(" %s %" PRIu64, cc_stat_names[i], r.stats[i]);
+		printf("\n");
+	}
+}
+
 static const char *prog_type_name(__u32 type)
 {
 	const char *name = libbpf_bpf_prog_type_str(type);
@@ -297,6 +376,7 @@ int do_status(int argc, char **argv)
 		for (int i = 0; have_stats && i < SUBFLOW_STAT_MAX; i++)
 			jsonw_uint_field(json_wtr, stat_names[i], stats[i]);
 		jsonw_end_object(json_wtr);
+		json_cc(loaded);
 		jsonw_name(json_wtr, "kernel");
 		jsonw_start_object(json_wtr);
 		jsonw_bool_field(json_wtr, "mptcp_enabled", !strcmp(enabled, "1"));
@@ -347,6 +427,7 @@ int do_status(int argc, char **argv)
 				printf("  %-18s %" PRIu64 "\n", stat_names[i], stats[i]);
 		}
 	}
+	print_cc(loaded);
 	printf("\nkernel:\n  MPTCP %s, path manager %s (available: %s)\n",
 	       !strcmp(enabled, "1") ? "enabled" : "DISABLED", pm, pms);
 	if (loaded)

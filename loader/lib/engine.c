@@ -65,6 +65,13 @@ bool subflow_object_present(const struct subflow_object *o)
 {
 	const struct subflow_object_pin *p;
 
+	/* struct_ops: each map registers alone (a name may be taken). */
+	if (o->kind == SUBFLOW_OBJ_STRUCT_OPS) {
+		subflow_for_each_pin(o, p)
+			if (subflow_pin_exists(p->link))
+				return true;
+		return false;
+	}
 	subflow_for_each_pin(o, p) {
 		if (p->pin && !subflow_pin_exists(p->pin))
 			return false;
@@ -121,21 +128,28 @@ static int register_struct_ops(const struct subflow_object *o, struct bpf_object
 	staged = bpf_map__attach_struct_ops(map);
 	if (!staged) {
 		err = -errno;
-		subflow_log(level, "%s: cannot fill struct_ops %s: %s\n", o->name, p->map,
-			    strerror(-err));
-		return err;
+		goto fail;
 	}
 	bpf_link__disconnect(staged);
 	bpf_link__destroy(staged);
 	link_fd = bpf_link_create(bpf_map__fd(map), 0, SUBFLOW_BPF_STRUCT_OPS, NULL);
 	if (link_fd < 0) {
 		err = -errno;
-		subflow_log(level, "%s: cannot register struct_ops %s: %s\n", o->name, p->map,
-			    strerror(-err));
-		return err;
+		goto fail;
 	}
 	err = pin_fd(link_fd, p->link, level);
 	close(link_fd);
+	return err;
+fail:
+	/* The kernel refuses a name it knows, when the map is filled or when
+	 * the link registers it. */
+	if (err == -EEXIST)
+		pr_warn("%s: %s is already registered (by another engine instance or "
+			"program: bpftool struct_ops show); going on without registering it\n",
+			o->name, p->map);
+	else
+		subflow_log(level, "%s: cannot register struct_ops %s: %s\n", o->name, p->map,
+			    strerror(-err));
 	return err;
 }
 
@@ -151,6 +165,8 @@ static int pin_object(const struct subflow_object *o, void *skel, enum subflow_l
 	subflow_for_each_pin(o, p) {
 		if (p->map) {
 			err = register_struct_ops(o, obj, p, level);
+			if (err == -EEXIST)
+				err = 0;	/* taken: the others go on */
 			if (err)
 				return err;
 			continue;
@@ -648,10 +664,10 @@ int subflow_engine_unload(void)
 	return had_any ? 0 : -ENOENT;
 }
 
-int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX])
+int subflow_percpu_sums(enum subflow_map_id map, uint32_t n, uint64_t *sums)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	int fd = subflow_map_fd(MAP_STATS);
+	int fd = subflow_map_fd(map);
 	uint64_t *percpu;
 
 	if (fd < 0)
@@ -661,13 +677,18 @@ int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX])
 	percpu = calloc(ncpus, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	for (uint32_t key = 0; key < SUBFLOW_STAT_MAX; key++) {
-		stats[key] = 0;
+	for (uint32_t key = 0; key < n; key++) {
+		sums[key] = 0;
 		if (bpf_map_lookup_elem(fd, &key, percpu))
 			continue;
 		for (int cpu = 0; cpu < ncpus; cpu++)
-			stats[key] += percpu[cpu];
+			sums[key] += percpu[cpu];
 	}
 	free(percpu);
 	return 0;
+}
+
+int subflow_get_stats(uint64_t stats[SUBFLOW_STAT_MAX])
+{
+	return subflow_percpu_sums(MAP_STATS, SUBFLOW_STAT_MAX, stats);
 }

@@ -18,6 +18,7 @@
 #include "admit.skel.h"
 #include "options.skel.h"
 #include "mptcpify.skel.h"
+#include "cc_coupled.skel.h"
 
 /* Typed skeleton calls behind untyped pointers, for the table. */
 #define SKELETON_OPS(name)							\
@@ -45,6 +46,7 @@ SKELETON_OPS(snapshot)
 SKELETON_OPS(admit)
 SKELETON_OPS(options)
 SKELETON_OPS(mptcpify)
+SKELETON_OPS(cc_coupled)
 
 const struct subflow_object subflow_objects[] = {
 	{
@@ -92,6 +94,22 @@ const struct subflow_object subflow_objects[] = {
 		.pins = (const struct subflow_object_pin[]) {
 			{ .prog = "subflow_mptcpify", .pin = "prog_mptcpify",
 			  .link = "link_mptcpify" },
+			{ 0 },
+		},
+	},
+	{
+		/* Coupled congestion controls (cc.c). Each is registered
+		 * through its pinned link: unpinning it (unload) unregisters
+		 * it, and a loader that dies before pinning leaves nothing.
+		 * A name another engine instance (or anything else) already
+		 * registered is a warning, and the others go on. */
+		.name = "coupled congestion control", .kind = SUBFLOW_OBJ_STRUCT_OPS,
+		SKELETON(cc_coupled), .optional = true,
+		.needs = "struct_ops tcp_congestion_ops",
+		.pins = (const struct subflow_object_pin[]) {
+			{ .map = "mptcp_lia", .link = "link_cc_mptcp_lia" },
+			{ .map = "mptcp_olia", .link = "link_cc_mptcp_olia" },
+			{ .map = "mptcp_balia", .link = "link_cc_mptcp_balia" },
 			{ 0 },
 		},
 	},

@@ -58,6 +58,8 @@ enum subflow_map_id {
 	MAP_PATH_DENIALS,
 	MAP_POLICY_NO_MATCH,
 	MAP_CONN_SK_KEYS,
+	MAP_CC_CONNS,		/* coupled congestion control (cc_coupled.bpf.c) */
+	MAP_CC_STATS,
 	MAP__COUNT,
 };
 extern const char *const subflow_map_names[MAP__COUNT];
@@ -153,6 +155,26 @@ extern const size_t subflow_nr_objects;
 bool subflow_object_present(const struct subflow_object *o);
 /* True when the cgroup with this id is attached (its marker link is pinned). */
 bool subflow_cgroup_is_attached(uint64_t cgroup_id);
+/* sums[key] = the sum over CPUs of a per-CPU array's __u64 counters 0..n-1. */
+int subflow_percpu_sums(enum subflow_map_id map, uint32_t n, uint64_t *sums);
+
+/* ---- cc.c: the coupled congestion controls -------------------------------- */
+/* The names of the congestion controls the engine registers, NULL-terminated:
+ * a policy's `cc NAME` may name one of these besides the kernel's own. */
+extern const char *const subflow_cc_names[];
+bool subflow_cc_is_engine_name(const char *name);
+
+struct subflow_cc_state {
+	char name[16];
+	bool registered;	/* in tcp_available_congestion_control */
+	bool by_this_engine;	/* through the link pinned in this pin directory */
+	bool unprivileged;	/* in tcp_allowed_congestion_control */
+	uint32_t link_id;	/* ours */
+	uint32_t map_id;	/* ours: the struct_ops map */
+	uint32_t other_map_id;	/* registered, not by us: a struct_ops map of that name, 0 if none seen */
+};
+/* One entry per name of subflow_cc_names (at most max written). */
+int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count);
 
 /* ---- cgroup.c ----------------------------------------------------------- */
 /* The cgroup v2 mount point, from /proc/self/mounts. */

@@ -36,6 +36,8 @@ const char *const subflow_map_names[MAP__COUNT] = {
 	[MAP_PATH_DENIALS] = "path_denials",
 	[MAP_POLICY_NO_MATCH] = "policy_no_match",
 	[MAP_CONN_SK_KEYS] = "conn_sk_keys",
+	[MAP_CC_CONNS] = "cc_conns",
+	[MAP_CC_STATS] = "cc_stats",
 };
 
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
