@@ -48,7 +48,8 @@ CLI_SRCS  := $(wildcard loader/cli/*.c) $(wildcard loader/daemon/*.c)
 CLI_OBJS  := $(patsubst loader/%.c,$(OUTPUT)/loader/%.o,$(CLI_SRCS))
 LIB_MAP   := loader/lib/libsubflow.map
 TOOL_SRCS := $(wildcard tests/tools/*.c)
-TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
+TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS)) \
+	     $(OUTPUT)/tests/tcp_app-static $(OUTPUT)/tests/libsubflow_preload.so
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
 BENCH_SRCS:= $(wildcard tests/bench/*.c)
@@ -127,6 +128,20 @@ $(CLI): $(CLI_OBJS) $(LIBA)
 $(OUTPUT)/tests/%: tests/tools/%.c $(LIBA) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+# The launcher's "unmodified program": libc only, dynamic and static (which
+# an LD_PRELOAD shim cannot reach); and that shim, for comparison.
+$(OUTPUT)/tests/tcp_app: tests/tools/tcp_app.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+$(OUTPUT)/tests/tcp_app-static: tests/tools/tcp_app.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $<
+
+$(OUTPUT)/tests/libsubflow_preload.so: tests/shim/preload_mptcp.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -o $@ $< -ldl
 
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIBA) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)

@@ -44,6 +44,7 @@ int do_subflow(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_policy(int argc, char **argv);
+int do_run(int argc, char **argv);
 
 /* cli_policy.c, also used by `cgroup attach ... policy FILE`. */
 struct subflow_policy_errors;

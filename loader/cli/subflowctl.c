@@ -148,13 +148,14 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
 		"\n"
-		"OBJECT := { cgroup | subflow | policy | status | unload }\n"
+		"OBJECT := { cgroup | subflow | policy | run | status | unload }\n"
 		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list }\n"
 		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
 		"            monitor [count N] [--all-netns] }\n"
 		"  policy  { check FILE | load CGROUP_PATH FILE | unload CGROUP_PATH |\n"
 		"            show [CGROUP_PATH] | rule CGROUP_PATH { set INDEX | insert INDEX |\n"
 		"            append | delete INDEX } [RULE WORDS...] }\n"
+		"  run     [--cgroup CGROUP] [--] PROGRAM [ARGS...]: TCP sockets become MPTCP\n"
 		"  status  engine, programs, attachments, maps and kernel features\n"
 		"  unload  detach everywhere and remove every pinned object\n"
 		"\n"
@@ -207,6 +208,7 @@ static const struct cmd main_cmds[] = {
 	{ "cgroup", do_cgroup },
 	{ "subflow", do_subflow },
 	{ "policy", do_policy },
+	{ "run", do_run },
 	{ "status", do_status },
 	{ "unload", do_unload },
 	{ "version", do_version },

@@ -4,7 +4,9 @@
 #define SUBFLOW_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "subflow.h"
 
 /* ---- log.c: one logging path, with levels -------------------------------- */
@@ -202,5 +204,53 @@ const char *subflow_tcp_state_name(uint8_t state);
 void subflow_endpoint_addr_str(const struct subflow_endpoint *ep, char *buf, size_t size);
 /* Parse a token: decimal or 0x-hex, must fit 32 bits. */
 int subflow_parse_u32(const char *s, uint32_t *out);
+
+/* ---- launch.c: run a program with its TCP sockets created as MPTCP ------- */
+/* Seccomp user notification: socket(AF_INET{,6}, SOCK_STREAM, 0|IPPROTO_TCP)
+ * of the program and all its descendants becomes socket(..., IPPROTO_MPTCP),
+ * created by the supervisor (the caller) in the caller's network namespace;
+ * plain TCP (the kernel's own call) when MPTCP cannot be created. */
+struct subflow_launch_opts {
+	/* Move the caller into this cgroup v2 directory first: sockets are
+	 * charged to the cgroup of the process that creates them. */
+	const char *cgroup;
+	/* Run in the child after fork, before the filter and execvp():
+	 * restore signal masks and dispositions there. 0 or -errno. */
+	int (*child_setup)(void *ctx);
+	void *child_setup_ctx;
+};
+
+struct subflow_launch_stats {
+	uint64_t mptcp;		/* sockets created as MPTCP */
+	uint64_t tcp;		/* left to the kernel: plain TCP (or its own error) */
+	uint64_t interrupted;	/* caller interrupted or gone before the answer */
+	uint64_t other_netns;	/* created in a namespace the program moved to */
+};
+
+struct subflow_launch {
+	pid_t pid;		/* the program; -1 when not running */
+	int listener;		/* POLLIN: a call to serve; POLLHUP: no task left */
+	bool no_new_privs;	/* set on the program (the caller lacked CAP_SYS_ADMIN) */
+	bool exec_failed;	/* start failed in execvp() (ENOENT: not found) */
+	const char *failed_step;	/* what failed in start */
+	int fallback_errno;	/* last reason a socket stayed TCP */
+	struct subflow_launch_stats stats;
+	/* private */
+	void *req, *resp;
+	size_t req_size, resp_size;
+	int own_netns_fd;
+	char own_netns[32];	/* readlink of /proc/self/ns/net: "net:[INODE]" */
+};
+
+void subflow_launch_init(struct subflow_launch *l);
+/* Fork, filter and execvp(argv[0]) (PATH search). 0 when the program runs;
+ * -errno otherwise, with failed_step and exec_failed set and the child
+ * reaped. The caller reaps l->pid itself later. */
+int subflow_launch_start(struct subflow_launch *l, char *const argv[],
+			 const struct subflow_launch_opts *opts);
+/* Serve one pending notification (call on POLLIN). 0, or -errno when the
+ * listener itself failed. */
+int subflow_launch_serve(struct subflow_launch *l);
+void subflow_launch_close(struct subflow_launch *l);
 
 #endif /* SUBFLOW_INTERNAL_H */

@@ -90,6 +90,17 @@ static inline void set_io_timeout(int fd)
 		die("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO): %s", strerror(errno));
 }
 
+/* SO_PROTOCOL: IPPROTO_MPTCP (262) or IPPROTO_TCP (6) for a stream socket. */
+static inline int socket_protocol(int fd)
+{
+	int proto = -1;
+	socklen_t len = sizeof(proto);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len))
+		die("getsockopt(SO_PROTOCOL): %s", strerror(errno));
+	return proto;
+}
+
 /* An MPTCP socket; no silent fallback to TCP: the benchmarks are about
  * MPTCP, a kernel without it must fail loudly. */
 static inline int mptcp_socket(int family)
