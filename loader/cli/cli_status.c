@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* subflowctl status: what is loaded, where it is attached, how full the maps
  * are, and which kernel features the engine found. subflowctl unload. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -278,6 +279,69 @@ static void print_cc(bool loaded)
 	}
 }
 
+/* Which mechanism turns unmodified programs' TCP sockets into MPTCP here:
+ * fmod_ret (mptcpify) when the kernel lets it load and attach, else the
+ * launcher; and why not fmod_ret, in the kernel's words. */
+struct mechanism {
+	bool fmod_ret;
+	bool probed;		/* false: mptcpify attached, or not root */
+	struct subflow_fmod_ret_probe probe;
+	char reason[256];
+	char lockdown[32];
+};
+
+static void find_mechanism(struct mechanism *m, bool mptcpify_active)
+{
+	memset(m, 0, sizeof(*m));
+	if (subflow_lockdown_mode(m->lockdown, sizeof(m->lockdown)))
+		m->lockdown[0] = '\0';
+	if (mptcpify_active) {
+		m->fmod_ret = true;
+		snprintf(m->reason, sizeof(m->reason), "mptcpify is attached");
+		return;
+	}
+	if (geteuid() != 0) {
+		snprintf(m->reason, sizeof(m->reason), "not probed: loading a BPF program needs root");
+		return;
+	}
+	m->probed = true;
+	m->fmod_ret = !subflow_probe_fmod_ret(&m->probe);
+	subflow_fmod_ret_reason(&m->probe, m->reason, sizeof(m->reason));
+}
+
+static void print_mechanism_json(const struct mechanism *m)
+{
+	jsonw_name(json_wtr, "tcp_to_mptcp");
+	jsonw_start_object(json_wtr);
+	jsonw_string_field(json_wtr, "mechanism", m->fmod_ret ? "fmod_ret" : "launcher");
+	jsonw_name(json_wtr, "fmod_ret_available");
+	if (m->probed || m->fmod_ret)
+		jsonw_bool(json_wtr, m->fmod_ret);
+	else
+		jsonw_null(json_wtr);	/* not root: not probed */
+	if (m->probed && m->probe.err) {
+		jsonw_string_field(json_wtr, "fmod_ret_step", m->probe.step);
+		jsonw_string_field(json_wtr, "fmod_ret_errno", strerrorname_np(-m->probe.err) ?: "?");
+	}
+	jsonw_string_field(json_wtr, "reason", m->reason);
+	if (m->lockdown[0])
+		jsonw_string_field(json_wtr, "lockdown", m->lockdown);
+	jsonw_end_object(json_wtr);
+}
+
+static void print_mechanism_text(const struct mechanism *m, bool mptcpify_active)
+{
+	if (m->fmod_ret)
+		printf("  %-62s fmod_ret (%s)\n", "TCP -> MPTCP for unmodified programs",
+		       mptcpify_active ? "mptcpify attached: `mptcpify on` in a policy"
+				       : "mptcpify attaches when the engine loads");
+	else
+		printf("  %-62s launcher: subflowctl run -- PROGRAM\n",
+		       "TCP -> MPTCP for unmodified programs");
+	if (!m->fmod_ret)
+		printf("  %-62s %s\n", "  fmod_ret unavailable", m->reason);
+}
+
 static const char *prog_type_name(__u32 type)
 {
 	const char *name = libbpf_bpf_prog_type_str(type);
@@ -298,6 +362,7 @@ int do_status(int argc, char **argv)
 	uint64_t stats[SUBFLOW_STAT_MAX] = {};
 	char enabled[16], pms[64], pm[32];
 	bool loaded, have_stats, mptcpify_active;
+	struct mechanism mech;
 	size_t nr_att = 0;
 	int err;
 
@@ -323,6 +388,7 @@ int do_status(int argc, char **argv)
 	}
 	have_stats = loaded && !subflow_get_stats(stats);
 	probe_features();
+	find_mechanism(&mech, mptcpify_active);
 	read_sysctl("/proc/sys/net/mptcp/enabled", enabled, sizeof(enabled));
 	read_sysctl("/proc/sys/net/mptcp/available_path_managers", pms, sizeof(pms));
 	read_sysctl("/proc/sys/net/mptcp/path_manager", pm, sizeof(pm));
@@ -383,6 +449,7 @@ int do_status(int argc, char **argv)
 		jsonw_bool_field(json_wtr, "mptcpify_active", mptcpify_active);
 		jsonw_string_field(json_wtr, "path_manager", pm);
 		jsonw_string_field(json_wtr, "available_path_managers", pms);
+		print_mechanism_json(&mech);
 		jsonw_name(json_wtr, "features");
 		jsonw_start_object(json_wtr);
 		for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
@@ -432,6 +499,7 @@ int do_status(int argc, char **argv)
 	       !strcmp(enabled, "1") ? "enabled" : "DISABLED", pm, pms);
 	if (loaded)
 		print_optional_objects();
+	print_mechanism_text(&mech, mptcpify_active);
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
 		printf("  %-62s %s\n", features[i].name, features[i].found ? "yes" : "no");
 	free(att);

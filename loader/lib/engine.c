@@ -230,6 +230,13 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 	if (!err)
 		return 0;
 	unpin_object(o);
+	if (o->optional && o->explain) {
+		char why[512];
+
+		o->explain(err, loaded ? "attach" : "load", why, sizeof(why));
+		pr_warn("%s unavailable: %s\n", o->name, why);
+		return 0;
+	}
 	if (o->optional) {
 		pr_warn("%s unavailable on this kernel (needs %s): %s\n", o->name, o->needs,
 			strerror(-err));

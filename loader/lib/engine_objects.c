@@ -91,6 +91,7 @@ const struct subflow_object subflow_objects[] = {
 		 * (lockdown) refuse: the rest of the engine works without. */
 		.name = "mptcpify", .kind = SUBFLOW_OBJ_GLOBAL, SKELETON(mptcpify),
 		.optional = true, .needs = "fmod_ret on update_socket_protocol",
+		.explain = subflow_fmod_ret_explain,
 		.pins = (const struct subflow_object_pin[]) {
 			{ .prog = "subflow_mptcpify", .pin = "prog_mptcpify",
 			  .link = "link_mptcpify" },

@@ -139,6 +139,9 @@ struct subflow_object {
 	 * `status` says it is absent and what it needs from the kernel. */
 	bool optional;
 	const char *needs;
+	/* Optional: the kernel's reason for refusing it (err, at step "load"
+	 * or "attach"), for the warning; NULL: strerror. */
+	void (*explain)(int err, const char *step, char *buf, size_t size);
 	void *(*open)(const struct bpf_object_open_opts *opts);
 	/* Between open and load (rodata, map sizes); NULL if nothing. */
 	int (*prepare)(void *skel);
@@ -204,6 +207,22 @@ const char *subflow_tcp_state_name(uint8_t state);
 void subflow_endpoint_addr_str(const struct subflow_endpoint *ep, char *buf, size_t size);
 /* Parse a token: decimal or 0x-hex, must fit 32 bits. */
 int subflow_parse_u32(const char *s, uint32_t *out);
+
+/* ---- mechanism.c: how plain TCP becomes MPTCP for unmodified programs ---- */
+struct subflow_fmod_ret_probe {
+	int err;		/* 0: fmod_ret on update_socket_protocol loads and attaches */
+	const char *step;	/* what failed: "btf" (no hook), "load", "attach" */
+};
+/* Load and attach (then drop) a do-nothing fmod_ret program on
+ * update_socket_protocol. 0 or -errno, with the step in p. */
+int subflow_probe_fmod_ret(struct subflow_fmod_ret_probe *p);
+/* The kernel lockdown mode ("none", "integrity", "confidentiality"), read
+ * from securityfs (mounted privately for the read when it is not). */
+int subflow_lockdown_mode(char *buf, size_t size);
+/* One line: why fmod_ret is unavailable, with errno name and lockdown mode. */
+void subflow_fmod_ret_reason(const struct subflow_fmod_ret_probe *p, char *buf, size_t size);
+/* The same for the engine's mptcpify object, pointing to `subflowctl run`. */
+void subflow_fmod_ret_explain(int err, const char *step, char *buf, size_t size);
 
 /* ---- launch.c: run a program with its TCP sockets created as MPTCP ------- */
 /* Seccomp user notification: socket(AF_INET{,6}, SOCK_STREAM, 0|IPPROTO_TCP)
