@@ -18,6 +18,12 @@
 #      of subflow_policy_load_text() (policyload), 64 vs 1 rule, a check
 #      that the very next subflow follows the new policy, and the CLI's
 #      `subflowctl policy load` as a whole
+#   g. the launcher (`subflowctl run`) against native calls and against an
+#      LD_PRELOAD shim (tests/shim, mptcpize's approach): the cost of one
+#      socket() call (median over BENCH_LAUNCH_CALLS calls per run), the rate
+#      of short connections (as in a) of a program that asks for plain TCP
+#      under each, vs one asking for MPTCP itself; and which programs each
+#      converts (libc socket(), raw syscall, static, static + raw)
 #
 # The machine is small, shared and noisy: a and b alternate rounds without
 # and with the engine in one run, in counterbalanced order (off/on, then
@@ -31,7 +37,9 @@
 # directory. Knobs (environment): BENCH_RATE (tbf rate of each path, default
 # 100mbit), BENCH_PAIRS, BENCH_CONN_SECS, BENCH_BULK_SECS, BENCH_QUERY_STEPS,
 # BENCH_QUERY_CALLS, BENCH_MEM_CONNS, BENCH_POLICY_ROUNDS, BENCH_POLICY_SECS,
-# BENCH_POLICY_LOADS, BENCH_POLICY_VERIFY, BENCH_CPU.
+# BENCH_POLICY_LOADS, BENCH_POLICY_VERIFY, BENCH_CPU, BENCH_LAUNCH_ROUNDS,
+# BENCH_LAUNCH_CALLS, BENCH_LAUNCH_SECS; BENCH_ONLY=LETTERS runs only those
+# sections (e.g. BENCH_ONLY=g; f needs e).
 set -euo pipefail
 
 # Each path is shaped (the default scheduler leaves an unshaped second path
@@ -58,12 +66,20 @@ PIN=(taskset -c "$BENCH_CPU")
 POLICY_LOADS=${BENCH_POLICY_LOADS:-200}	# f: timed loads of each size
 POLICY_VERIFY=${BENCH_POLICY_VERIFY:-40}	# f: loads checked on a new subflow
 TOOL_TIMEOUT=120			# seconds, for any one tool run
+LAUNCH_ROUNDS=${BENCH_LAUNCH_ROUNDS:-8}	# g: rounds of every variant
+LAUNCH_CALLS=${BENCH_LAUNCH_CALLS:-20000}
+LAUNCH_SECS=${BENCH_LAUNCH_SECS:-0.5}
+BENCH_ONLY=${BENCH_ONLY:-abcdefg}
 
 BENCH_BIN=$LAB_BUILD/tests/bench
 CONNRATE=$BENCH_BIN/connrate
 BULK=$BENCH_BIN/bulk
 QUERYLAT=$BENCH_BIN/querylat
 POLICYLOAD=$BENCH_BIN/policyload
+SOCKCOST=$BENCH_BIN/sockcost
+TCP_APP=$LAB_BUILD/tests/tcp_app
+TCP_APP_STATIC=$LAB_BUILD/tests/tcp_app-static
+PRELOAD_SHIM=$LAB_BUILD/tests/libsubflow_preload.so
 
 # ---- Helpers -------------------------------------------------------------------
 
@@ -538,11 +554,119 @@ bench_policy_load() {
 	[ "$(field "$ver" stale)" = 0 ] || NOTES+=("f. WRONG: some loads were not in force for the next subflow: $ver")
 }
 
+# ---- g. the launcher vs native calls and an LD_PRELOAD shim --------------------------------
+
+# launch_prefix VARIANT: sets PRE to the words that run a program that
+# way: native (nothing), preload (the LD_PRELOAD shim), launcher
+# (subflowctl run, pinned with the program to the same CPU); and ARGS to
+# sockcost's extra argument for it (native MPTCP: --mptcp).
+launch_prefix() {
+	ARGS=()
+	case $1 in
+	tcp)      PRE=() ;;
+	mptcp)    PRE=(); ARGS=(--mptcp) ;;
+	preload)  PRE=(env "LD_PRELOAD=$PRELOAD_SHIM") ;;
+	launcher) PRE=("$SUBFLOWCTL" run --) ;;
+	esac
+}
+
+bench_launcher() {
+	local round k v out ns proto rate want variants=(tcp mptcp preload launcher)
+	local -A sock=() conn=() cratios=()
+	local r_m r_l PRE=() ARGS=() j0 all_ratios=
+	local -A reg=()
+
+	log "g. launcher: $LAUNCH_ROUNDS x (socket() x $LAUNCH_CALLS, ${LAUNCH_SECS}s of connections) for native TCP, native MPTCP, LD_PRELOAD shim, subflowctl run; order rotating; CPU $BENCH_CPU"
+	server launchrate "${PIN[@]}" "$CONNRATE" server -a "$S1_V4" -p 6006
+	for (( round = 0; round < LAUNCH_ROUNDS; round++ )); do
+		r_m=; r_l=
+		for (( k = 0; k < 4; k++ )); do
+			v=${variants[(round + k) % 4]}
+			launch_prefix "$v"
+			want=$IPPROTO_MPTCP_NR; [ "$v" = tcp ] && want=6
+			out=$(run_in "$CG_C" "$NS_C" timeout -k 5 "$TOOL_TIMEOUT" "${PIN[@]}" "${PRE[@]}" \
+				"$SOCKCOST" socket -n "$LAUNCH_CALLS" "${ARGS[@]}") || fail "sockcost socket ($v) failed"
+			proto=$(field "$out" protocol); ns=$(field "$out" socket_ns)
+			[ "$proto" = "$want" ] || fail "g. $v: socket() gave protocol $proto, expected $want"
+			sock[$v]+="$ns "
+			[ "$v" = tcp ] && { log "  round $round $v: $out"; continue; }
+			j0=$(nstat_get "$NS_S" MPTcpExtMPJoinAckRx)
+			out=$(run_in "$CG_C" "$NS_C" timeout -k 5 "$TOOL_TIMEOUT" "${PIN[@]}" "${PRE[@]}" \
+				"$SOCKCOST" conn -a "$S1_V4" -p 6006 -d "$LAUNCH_SECS" "${ARGS[@]}") ||
+				fail "sockcost conn ($v) failed"
+			rate=$(field "$out" rate)
+			reg[$v]=$(joining "$(( $(nstat_get "$NS_S" MPTcpExtMPJoinAckRx) - j0 ))" "$(field "$out" conns)")
+			[ "$(field "$out" protocol)" = "$IPPROTO_MPTCP_NR" ] || fail "g. $v: connections were not MPTCP: $out"
+			conn[$v]+="$rate "
+			[ "$v" = mptcp ] && r_m=$rate
+			[ "$v" = launcher ] && r_l=$rate
+			log "  round $round $v: socket_ns $ns; $out"
+		done
+		# As in a: the kernel's two regimes (joins or none) differ in
+		# rate by more than what is measured here; compare a round only
+		# when both runs are in the same one (unless that leaves fewer
+		# than half of the rounds).
+		all_ratios+="$(calc "$r_l / $r_m") "
+		[ "${reg[mptcp]}" = "${reg[launcher]}" ] && cratios[launcher]+="$(calc "$r_l / $r_m") "
+	done
+	# shellcheck disable=SC2086
+	set -- ${cratios[launcher]:-}
+	[ "$(( 2 * $# ))" -ge "$LAUNCH_ROUNDS" ] || cratios[launcher]=$all_ratios
+	kill "$SPAWNED_PID" 2>/dev/null || true
+
+	local n_tcp n_m n_p n_l c_m c_l added conn_ns pct oh
+	# shellcheck disable=SC2086
+	{ n_tcp=$(median ${sock[tcp]}); n_m=$(median ${sock[mptcp]}); n_p=$(median ${sock[preload]})
+	  n_l=$(median ${sock[launcher]}); c_m=$(median ${conn[mptcp]}); c_l=$(median ${conn[launcher]}); }
+	conn_ns=$(calc "1e9 / $c_m")
+	added=$(calc "$n_l - $n_m")
+	pct=$(calc "100 * $added / $conn_ns")
+	# shellcheck disable=SC2086
+	oh=$(calc "(1 - $(median ${cratios[launcher]})) * 100")
+	row "g. socket() native: TCP vs MPTCP (ns)" "$n_tcp" "$n_m" "$(times "$n_tcp" "$n_m")" "(none)" "info"
+	row "g. socket() LD_PRELOAD shim (ns)" "$n_m" "$n_p" "$(times "$n_m" "$n_p")" "(none)" "info"
+	row "g. socket() subflowctl run (ns)" "$n_m" "$n_l" \
+	    "$(printf '+%.1f us = %.1f%% of a conn' "$(calc "$added / 1000")" "$pct")" "<= 10% of a conn" \
+	    "$(verdict "$pct" 10)"
+	row "g. short conns/s, subflowctl run" "$c_m" "$c_l" "$(printf '%+.1f%%' "$oh")" "<= 5%" "$(verdict "$oh" 5)"
+	NOTES+=("g. socket() medians per run (ns): native TCP ${sock[tcp]}/ native MPTCP ${sock[mptcp]}/ shim ${sock[preload]}/ launcher ${sock[launcher]}")
+	NOTES+=("g. short connections/s per round: native MPTCP ${conn[mptcp]}/ shim ${conn[preload]}/ launcher ${conn[launcher]}; a conn = $(calc "$conn_ns / 1000") us natively; launcher/native ratios used (same join regime): ${cratios[launcher]}")
+
+	# Coverage: which programs get MPTCP under each (tcp_app reports the
+	# protocol of its socket; the server is MPTCP).
+	local prog raw got=() name
+	local -A conv=([preload]=0 [launcher]=0)
+	for prog in "$TCP_APP" "$TCP_APP_STATIC"; do
+		for raw in "" --raw; do
+			name="$(basename "$prog")${raw:+ $raw}"
+			for v in preload launcher; do
+				rm -f "$LAB_TMP/cov.json"
+				SPAWN_OUT=$LAB_TMP/cov-srv.log spawn_in "$CG_S" "$NS_S" "$TCP_APP" server -a "$S1_V4" \
+					-p 6007 --mptcp --ready-file "$LAB_TMP/cov.ready"
+				wait_file 5 "$LAB_TMP/cov.ready" || fail "coverage server did not start"
+				launch_prefix "$v"
+				# shellcheck disable=SC2086
+				run_in "$CG_C" "$NS_C" timeout -k 5 "$TOOL_TIMEOUT" "${PRE[@]}" \
+					"$prog" client -a "$S1_V4" -p 6007 --out "$LAB_TMP/cov.json" $raw ||
+					fail "coverage: $name under $v failed"
+				rm -f "$LAB_TMP/cov.ready"
+				proto=$(jq -r .protocol "$LAB_TMP/cov.json")
+				[ "$proto" = "$IPPROTO_MPTCP_NR" ] && conv[$v]=$(( ${conv[$v]} + 1 ))
+				got+=("$name/$v:$proto")
+			done
+		done
+	done
+	row "g. programs given MPTCP (of 4)" "${conv[preload]}/4 shim" "${conv[launcher]}/4" \
+	    "libc, raw, static, static+raw" "4/4" "$([ "${conv[launcher]}" = 4 ] && echo ok || echo over)"
+	NOTES+=("g. protocol each program's socket got (262 MPTCP, 6 TCP): ${got[*]}")
+}
+
 # ---- Main ------------------------------------------------------------------------------
 
 require_mptcp
 require_cmd nstat jq ip tc timeout taskset
-for t in "$SUBFLOWCTL" "$CONNRATE" "$BULK" "$QUERYLAT" "$POLICYLOAD"; do
+for t in "$SUBFLOWCTL" "$CONNRATE" "$BULK" "$QUERYLAT" "$POLICYLOAD" "$SOCKCOST" "$TCP_APP" \
+	 "$TCP_APP_STATIC" "$PRELOAD_SHIM"; do
 	[ -x "$t" ] || fail "$t not built (run make)"
 done
 lab_init
@@ -561,15 +685,20 @@ CG_S=$(cg_create bench-server)
 NOTES=()
 started=$(date +%s)
 
-bench_connrate
-bench_bulk
-bench_query
-bench_memory
-bench_policy_eval
-bench_policy_load
+only() { [[ $BENCH_ONLY == *"$1"* ]]; }
+IPPROTO_MPTCP_NR=262
+only a && bench_connrate
+only b && bench_bulk
+only c && bench_query
+only d && bench_memory
+only e && bench_policy_eval
+only f && bench_policy_load
+only g && bench_launcher
 
-NOTES+=("engine counters at the end: $(ctl status | jq -c .counters)")
-ctl unload >/dev/null || fail "subflowctl unload"
+if [ "$(ctl status | jq .loaded)" = true ]; then
+	NOTES+=("engine counters at the end: $(ctl status | jq -c .counters)")
+	ctl unload >/dev/null || fail "subflowctl unload"
+fi
 
 printf '\n'
 {
