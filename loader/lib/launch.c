@@ -321,8 +321,10 @@ int subflow_launch_start(struct subflow_launch *l, char *const argv[],
 	 * them: the supervisor goes first, the child follows by fork. */
 	if (opts && opts->cgroup) {
 		err = move_to_cgroup(opts->cgroup);
-		if (err)
+		if (err) {
+			l->failed_step = "move into the cgroup";
 			return err;
+		}
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
