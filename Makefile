@@ -52,8 +52,10 @@ TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS)) \
 	     $(OUTPUT)/tests/tcp_app-static $(OUTPUT)/tests/libsubflow_preload.so
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
-BENCH_SRCS:= $(wildcard tests/bench/*.c)
+BENCH_SRCS:= $(filter-out %.bpf.c,$(wildcard tests/bench/*.c))
 BENCHES   := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
+# BPF objects the benchmarks load themselves (not part of the engine).
+BENCH_BPF := $(patsubst tests/bench/%.bpf.c,$(OUTPUT)/tests/bench/%.bpf.o,$(wildcard tests/bench/*.bpf.c))
 
 LIBA  := $(OUTPUT)/libsubflow.a
 LIBSO := $(OUTPUT)/libsubflow.so.$(VERSION)
@@ -65,7 +67,7 @@ PC    := $(OUTPUT)/libsubflow.pc
 .SECONDARY:
 .PHONY: all deps test demo bench install uninstall clean check-root
 
-all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES)
+all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES) $(BENCH_BPF)
 
 deps:
 	$(Q)./tests/deps.sh
@@ -146,6 +148,10 @@ $(OUTPUT)/tests/libsubflow_preload.so: tests/shim/preload_mptcp.c | $(OUTPUT)/te
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIBA) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(OUTPUT)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/tests/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIBA) | $(OUTPUT)/tests/bench
 	$(call msg,CC,$@)

@@ -69,8 +69,12 @@ struct scc_sock {
 	__u32 token;
 	__u32 id;
 	__u8  mode;		/* enum scc_mode */
+	__s64 k;		/* increase relative to Reno (SCC_ONE), from the last view */
+	__u32 k_cwnd;		/* the window it was computed for */
+	__u32 k_stamp_ms;	/* and when */
 	__u8  slot;		/* where our slot was last found */
 	__u8  slots_full;	/* found no free slot (counted once) */
+	__u8  k_valid;
 	__u8  pad[5];
 };
 _Static_assert(sizeof(struct scc_sock) <= sizeof(((struct inet_connection_sock *)0)->icsk_ca_priv),
@@ -193,12 +197,17 @@ static __always_inline bool scc_publish(struct sock *sk, struct scc_sock *ca, __
 				slot = i;
 				break;
 			}
-			if (!c->paths[i].id && free == SUBFLOW_CC_MAX_PATHS)
+			/* A free slot, or an idle one: a subflow the kernel
+			 * keeps after closing it (the first one stays until the
+			 * connection closes) publishes nothing any more. */
+			if (free == SUBFLOW_CC_MAX_PATHS &&
+			    (!c->paths[i].id || !scc_slot_fresh(&c->paths[i], in->now_ms)))
 				free = i;
 		}
 		if (slot == SUBFLOW_CC_MAX_PATHS && free < SUBFLOW_CC_MAX_PATHS) {
 			slot = free;
-			c->nr_paths++;
+			if (!c->paths[free].id)
+				c->nr_paths++;
 		}
 	}
 	if (slot < SUBFLOW_CC_MAX_PATHS)
@@ -262,19 +271,38 @@ static __always_inline void scc_init(struct sock *sk)
 	scc_resolve(sk, ca);
 }
 
+/* Publish and recompute k when our window changed or half an RTT passed
+ * (RFC 6356 section 4: alpha once per window of data, not per ACK);
+ * other ACKs reuse the last k. Returns false when the connection has no
+ * entry (cc_conns full): the caller runs uncoupled Reno. */
+static __always_inline bool scc_refresh(struct sock *sk, struct scc_sock *ca, enum scc_algo algo)
+{
+	struct tcp_sock *tp = tcp_of(sk);
+	struct scc_input in;
+	__u32 now = scc_now_ms(tp);
+
+	if (ca->k_valid && ca->k_cwnd == tp->snd_cwnd &&
+	    (__u32)(now - ca->k_stamp_ms) <= tp->srtt_us / 16000)
+		return true;
+	if (!scc_publish(sk, ca, tp->snd_cwnd, &in)) {
+		ca->k_valid = 0;
+		return false;
+	}
+	ca->k = scc_increase(&in, algo);
+	ca->k_cwnd = tp->snd_cwnd;
+	ca->k_stamp_ms = now;
+	ca->k_valid = 1;
+	return true;
+}
+
 static __always_inline void scc_cong_avoid(struct sock *sk, __u32 ack, __u32 acked,
 					   enum scc_algo algo)
 {
 	struct tcp_sock *tp = tcp_of(sk);
 	struct scc_sock *ca = ca_of(sk);
-	struct scc_input in;
-	__s64 k, credits;
+	__s64 credits;
 
-	if (!scc_resolve(sk, ca)) {
-		tcp_reno_cong_avoid(sk, ack, acked);
-		return;
-	}
-	if (!scc_publish(sk, ca, tp->snd_cwnd, &in)) {
+	if (!scc_resolve(sk, ca) || !scc_refresh(sk, ca, algo)) {
 		tcp_reno_cong_avoid(sk, ack, acked);
 		return;
 	}
@@ -285,9 +313,8 @@ static __always_inline void scc_cong_avoid(struct sock *sk, __u32 ack, __u32 ack
 		if (!acked)
 			return;
 	}
-	k = scc_increase(&in, algo);
 	credits = ca->credits;
-	tp->snd_cwnd = scc_cwnd_ai(tp->snd_cwnd, &credits, acked, k, tp->snd_cwnd_clamp);
+	tp->snd_cwnd = scc_cwnd_ai(tp->snd_cwnd, &credits, acked, ca->k, tp->snd_cwnd_clamp);
 	ca->credits = credits;
 }
 
@@ -301,6 +328,7 @@ static __always_inline __u32 scc_ssthresh(struct sock *sk, enum scc_algo algo)
 	if (!scc_resolve(sk, ca))
 		return tcp_reno_ssthresh(sk);
 	ca->credits = 0;
+	ca->k_valid = 0;
 	if (tp->bytes_acked != ca->loss_last) {
 		ca->loss_prev = ca->loss_last;
 		ca->loss_last = tp->bytes_acked;

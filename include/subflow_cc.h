@@ -35,13 +35,14 @@
  * shift changes nothing but the precision: 20 significant bits relative to
  * the largest value of the connection (a path whose window is below 2^-10
  * of the largest keeps fewer than 10 bits; its weight in every sum is that
- * small too). With W, r < 2^20, n <= 8:
- *   W * r^2 < 2^60 (argmax compares), W * r < 2^40 (D and E terms);
- *   each D term is <= max(W_j, W_b) (b maximises W/r^2), so D < 2^23,
- *   D^2 < 2^46, W_b * W_i * 2^20 < 2^60, W_tot * W_b * 2^20 < 2^63;
- *   E_i < 2^43 and W_i <= E_i, so (W_i << 20) / E_i <= 2^20;
- *   x = (W << 20) / r < 2^40, S < 2^43, (x << 20) < 2^60;
- *   (u + m)(4u + m) < 2^21 * 5 * 2^20 < 2^44.
+ * small too). With W, r <= 2^20 (rounding may reach it) and n <= 9 paths
+ * (the ACKed subflow and SUBFLOW_CC_MAX_PATHS slots):
+ *   W * r^2 <= 2^60 (argmax compares), W * r <= 2^40 (D and E terms);
+ *   each D term is <= max(W_j, W_b) (b maximises W/r^2), so D <= 9 * 2^20
+ *   < 2^24, D^2 < 2^48, W_b * W_i * 2^20 <= 2^60, W_tot * W_b * 2^20 <=
+ *   9 * 2^60 < 2^64; E_i <= 9 * 2^40 < 2^44 and W_i <= E_i, so
+ *   (W_i << 20) / E_i <= 2^20; x = (W << 20) / r <= 2^40, S < 2^44,
+ *   (x << 20) <= 2^60; (u + m)(4u + m) <= 2^21 * 5 * 2^20 < 2^44.
  * scc_cwnd_ai: cwnd < 2^32 so one window of credits is < 2^52, and
  * acked * |k| < 2^32 * 2^21 = 2^53: the signed 64-bit accumulator never
  * overflows. tests/unit/test_cc_math.c checks every function at the
@@ -150,9 +151,9 @@ struct scc_input {
  * index 0, then every other fresh slot. */
 #define SCC_VIEW_MAX (SUBFLOW_CC_MAX_PATHS + 1)
 struct scc_view {
-	__u32 wnd[SCC_VIEW_MAX];	/* bytes >> common shift, in [1, 2^20) */
-	__u32 rtt[SCC_VIEW_MAX];	/* srtt >> common shift, in [1, 2^20); index 0 may be 0: no sample */
-	__u32 loss[SCC_VIEW_MAX];	/* OLIA loss distance >> common shift, < 2^20 */
+	__u32 wnd[SCC_VIEW_MAX];	/* bytes >> common shift, in [1, 2^20] */
+	__u32 rtt[SCC_VIEW_MAX];	/* srtt >> common shift, in [1, 2^20]; index 0 may be 0: no sample */
+	__u32 loss[SCC_VIEW_MAX];	/* OLIA loss distance >> common shift, <= 2^20 */
 	__u32 n;
 };
 
@@ -178,10 +179,11 @@ SCC_STEP int scc_norm_shift(__u64 max)
 	return bits > SCC_NORM_BITS ? bits - SCC_NORM_BITS : 0;
 }
 
-/* v >> shift, but never 0 for a non-zero v. */
+/* v / 2^shift rounded to nearest, but never 0 for a non-zero v; at most
+ * 2^SCC_NORM_BITS when shift is scc_norm_shift() of a maximum >= v. */
 SCC_INLINE __u32 scc_shift_keep(__u64 v, int shift)
 {
-	__u64 r = v >> shift;
+	__u64 r = shift ? (v + (1ULL << (shift - 1))) >> shift : v;
 
 	return (__u32)(r ? r : v ? 1 : 0);
 }

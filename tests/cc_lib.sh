@@ -43,13 +43,34 @@ cc_engine_load() {
 	for (( tries = 0; tries < 10; tries++ )); do
 		wait_for 60 cc_names_free ||
 			fail "the coupled controls stay registered by someone else: $(bpftool struct_ops show 2>&1 | tr '\n' ';')"
-		ctl_in "$NS_C" cgroup attach "$cg" "$@" > "$LAB_TMP/cc_attach.out" 2>&1 ||
+		if [ -n "${NS_C:-}" ]; then
+			ctl_in "$NS_C" cgroup attach "$cg" "$@"
+		else
+			ctl cgroup attach "$cg" "$@"
+		fi > "$LAB_TMP/cc_attach.out" 2>&1 ||
 			fail "cgroup attach $cg $*: $(cat "$LAB_TMP/cc_attach.out")"
 		[ "$(cc_ours_count)" = 3 ] && return 0
 		log "another engine took a name meanwhile: $(cc_status); retrying"
 		ctl unload > /dev/null 2>&1 || true
 	done
 	fail "could not register the three coupled controls in 10 tries"
+}
+
+# cc_holders NAME: ids of the live struct_ops maps of that name (bpftool).
+cc_holders() {
+	bpftool -j struct_ops show 2>/dev/null | jq -r --arg n "$1" '.[] | select(.name == $n) | .id'
+}
+
+# cc_not_ours NAME IDS...: NAME is unregistered, or held only by maps whose
+# ids are not among IDS (another engine instance running now).
+cc_not_ours() {
+	local n=$1 id
+	shift
+	cc_available "$n" || return 0
+	for id in $(cc_holders "$n"); do
+		printf '%s\n' "$@" | grep -qx "$id" && return 1
+	done
+	return 0
 }
 
 # cc_our_map_ids: struct_ops map ids of this run's registrations.
@@ -69,4 +90,75 @@ cc_conn_ids() {
 	cc_conns_dump | jq -r --argjson c "$1" --argjson t "$2" '.[].formatted |
 		select(.key.netns_cookie == $c and .key.token == $t) |
 		.value.paths[] | select(.id != 0) | .id' | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ---- The congestion lab: client, router, server --------------------------------
+#
+#   client $NS_C                 router $NS_R                 server $NS_S
+#     c1 10.41.1.1  <-> r1 10.41.1.254
+#     c2 10.41.2.1  <-> r2 10.41.2.254     rs 10.41.9.254 <-> s0 10.41.9.1
+#
+# The MPTCP client's initial subflow leaves by c1, its join (endpoint
+# 10.41.2.1 dev c2) by c2; both reach the server's one address through the
+# router. cc_shape picks where the bottleneck is: one tbf on the router's
+# egress to the server (both paths share it), or one tbf on each client
+# egress (disjoint). Plain TCP competitors bind to c1's address.
+CC_C1=10.41.1.1 CC_C2=10.41.2.1 CC_S=10.41.9.1
+
+cc_lab_setup() {
+	[ -n "$LAB_SUFFIX" ] || LAB_SUFFIX=$(_lab_random_suffix)
+	export NS_C="sfcc-c-$LAB_SUFFIX" NS_R="sfcc-r-$LAB_SUFFIX" NS_S="sfcc-s-$LAB_SUFFIX"
+	local ns
+	for ns in "$NS_C" "$NS_R" "$NS_S"; do
+		lab_netns_add "$ns"
+	done
+	ip link add c1 netns "$NS_C" type veth peer name r1 netns "$NS_R" || fail "veth c1"
+	ip link add c2 netns "$NS_C" type veth peer name r2 netns "$NS_R" || fail "veth c2"
+	ip link add rs netns "$NS_R" type veth peer name s0 netns "$NS_S" || fail "veth rs"
+	ip -n "$NS_C" addr add "$CC_C1/24" dev c1
+	ip -n "$NS_C" addr add "$CC_C2/24" dev c2
+	ip -n "$NS_R" addr add 10.41.1.254/24 dev r1
+	ip -n "$NS_R" addr add 10.41.2.254/24 dev r2
+	ip -n "$NS_R" addr add 10.41.9.254/24 dev rs
+	ip -n "$NS_S" addr add "$CC_S/24" dev s0
+	for ns in "$NS_C:c1 c2" "$NS_R:r1 r2 rs" "$NS_S:s0"; do
+		local dev
+		for dev in ${ns#*:}; do
+			ip -n "${ns%%:*}" link set "$dev" up
+		done
+	done
+	in_ns "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward in $NS_R"
+	# Unbound traffic (the initial subflow, TCP competitors) by c1; the
+	# join is bound to c2 and takes the c2 route.
+	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.1.254 dev c1 metric 100
+	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.2.254 dev c2 metric 1024
+	# A socket bound to c2's address leaves by c2 too (a TCP flow on path 2).
+	ip -n "$NS_C" rule add from "$CC_C2" lookup 102
+	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.2.254 dev c2 table 102
+	ip -n "$NS_S" route add default via 10.41.9.254
+	ip -n "$NS_C" mptcp limits set subflows 2 add_addr_accepted 0
+	ip -n "$NS_S" mptcp limits set subflows 2 add_addr_accepted 0
+	ip -n "$NS_C" mptcp endpoint add "$CC_C2" dev c2 subflow || fail "mptcp endpoint $CC_C2"
+}
+
+# cc_tbf NS DEV RATE: one tbf (queue of 20 ms at RATE) on DEV's egress.
+cc_tbf() {
+	tc -n "$1" qdisc replace dev "$2" root tbf rate "$3" burst 32k latency 20ms ||
+		fail "tbf $3 on $1/$2"
+}
+
+cc_untbf() {
+	tc -n "$1" qdisc del dev "$2" root 2>/dev/null || true
+}
+
+# cc_shape shared RATE | disjoint RATE1 RATE2
+cc_shape() {
+	case $1 in
+	shared)
+		cc_untbf "$NS_C" c1; cc_untbf "$NS_C" c2
+		cc_tbf "$NS_R" rs "$2" ;;
+	disjoint)
+		cc_untbf "$NS_R" rs
+		cc_tbf "$NS_C" c1 "$2"; cc_tbf "$NS_C" c2 "$3" ;;
+	esac
 }

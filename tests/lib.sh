@@ -310,6 +310,16 @@ _lab_addrs_ready() {
 	done
 }
 
+# lab_netns_add NAME: create a network namespace that cleanup removes (for
+# labs of another shape than lab_setup's, e.g. tests/cc_lib.sh).
+lab_netns_add() {
+	ip netns add "$1" || fail "ip netns add $1"
+	_LAB_NETNS+=("$1")
+	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||
+		fail "sysctl accept_dad in $1"
+	ip -n "$1" link set lo up
+}
+
 lab_cleanup() {
 	local ns
 	for ns in "${_LAB_NETNS[@]}"; do

@@ -39,13 +39,16 @@
 # BENCH_QUERY_CALLS, BENCH_MEM_CONNS, BENCH_POLICY_ROUNDS, BENCH_POLICY_SECS,
 # BENCH_POLICY_LOADS, BENCH_POLICY_VERIFY, BENCH_CPU, BENCH_LAUNCH_ROUNDS,
 # BENCH_LAUNCH_CALLS, BENCH_LAUNCH_SECS; BENCH_ONLY=LETTERS runs only those
-# sections (e.g. BENCH_ONLY=g; f needs e).
+# sections (e.g. BENCH_ONLY=g; f needs e); BENCH_ONLY=cc the coupled
+# congestion control rows h-k (tests/bench/cc.sh, its own BENCH_CC_* knobs).
 set -euo pipefail
 
 # Each path is shaped (the default scheduler leaves an unshaped second path
 # idle) at a rate low enough that the CPUs are not the bottleneck of b.
 LAB_RATE=${BENCH_RATE:-100mbit}
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../cc_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/cc.sh"
 
 PAIRS=${BENCH_PAIRS:-30}		# a: rounds without + with the engine
 BULK_PAIRS=${BENCH_BULK_PAIRS:-4}
@@ -69,7 +72,7 @@ TOOL_TIMEOUT=120			# seconds, for any one tool run
 LAUNCH_ROUNDS=${BENCH_LAUNCH_ROUNDS:-8}	# g: rounds of every variant
 LAUNCH_CALLS=${BENCH_LAUNCH_CALLS:-20000}
 LAUNCH_SECS=${BENCH_LAUNCH_SECS:-0.5}
-BENCH_ONLY=${BENCH_ONLY:-abcdefg}
+BENCH_ONLY=${BENCH_ONLY:-abcdefg cc}
 
 BENCH_BIN=$LAB_BUILD/tests/bench
 CONNRATE=$BENCH_BIN/connrate
@@ -685,7 +688,7 @@ CG_S=$(cg_create bench-server)
 NOTES=()
 started=$(date +%s)
 
-only() { [[ $BENCH_ONLY == *"$1"* ]]; }
+only() { local letters=${BENCH_ONLY//cc/}; [[ $letters == *"$1"* ]]; }
 IPPROTO_MPTCP_NR=262
 only a && bench_connrate
 only b && bench_bulk
@@ -694,6 +697,7 @@ only d && bench_memory
 only e && bench_policy_eval
 only f && bench_policy_load
 only g && bench_launcher
+[[ $BENCH_ONLY == *cc* ]] && bench_cc
 
 if [ "$(ctl status | jq .loaded)" = true ]; then
 	NOTES+=("engine counters at the end: $(ctl status | jq -c .counters)")

@@ -8,7 +8,8 @@
  *   mptcp_peer server -a ADDR -p PORT [-n CONNS] [--hold] [--info-json FILE]
  *                     [--subflows N] [--ready-file FILE]
  *   mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N] [--info-json FILE]
- *                     [--hold-until FILE] [--repeat N]
+ *                     [--hold-until FILE] [--repeat N] [--cc NAME]
+ *                     [--pattern [--duration SECONDS]]
  *   mptcp_peer token TOKEN [--netns-cookie N]
  *
  * The view (--info-json) is one JSON object:
@@ -20,6 +21,14 @@
  *    "lib_fd_error": "...", "lib_token_error": "..."   when a library call failed}
  * Arrays are sorted by subflow id; ports in host order. The `token` mode
  * prints {"token": N, "lib_token": [...]} for any token of the caller's netns.
+ *
+ * --pattern (both sides): the client's bytes follow a pattern of their offset
+ * (pattern_byte), the server checks every byte it receives, and answers the
+ * client's end of data with "OK <bytes>\n", or exits 1 naming the first
+ * wrong offset; the client checks the count it gets back against what it
+ * sent. With --duration the client streams for that long (its view is
+ * written as soon as it is connected). --cc: setsockopt(TCP_CONGESTION) on
+ * the MPTCP socket before connect (the kernel applies it to every subflow).
  *
  * Every wait is bounded; any failure prints a reason on stderr and exits 1
  * (2 on bad usage).
@@ -89,6 +98,9 @@ struct options {
 	const char *ready_file;
 	bool hold;
 	long repeat;
+	const char *cc;
+	bool pattern;
+	double duration;
 };
 
 static struct options opt = {
@@ -116,6 +128,7 @@ static void usage(void)
 		"                         [--info-json FILE] [--subflows N] [--ready-file FILE]\n"
 		"       mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N]\n"
 		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N]\n"
+		"                         [--cc NAME] [--pattern [--duration SECONDS]]\n"
 		"       mptcp_peer token TOKEN\n");
 	exit(2);
 }
@@ -452,6 +465,78 @@ static long long drain(int fd)
 	}
 }
 
+/* ---- Checked data (--pattern) -------------------------------------------------- */
+
+/* The byte at offset off of a --pattern stream: never periodic within any
+ * realistic transfer, so a lost, repeated or reordered chunk shows. */
+static inline unsigned char pattern_byte(unsigned long long off)
+{
+	unsigned long long x = (off + 1) * 0x9E3779B97F4A7C15ULL;
+
+	return (unsigned char)(x >> 56 ^ x >> 29);
+}
+
+static void pattern_fill(unsigned char *buf, size_t n, unsigned long long off)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = pattern_byte(off + i);
+}
+
+/* Send the pattern for `secs` seconds, or `bytes` bytes when secs is 0;
+ * returns the bytes sent. */
+static unsigned long long send_pattern(int fd, double secs, unsigned long long bytes)
+{
+	static unsigned char buf[64 * 1024];
+	long long deadline = now_ms() + (long long)(secs * 1000);
+	unsigned long long off = 0;
+	size_t pos = sizeof(buf);
+	ssize_t n;
+
+	while (secs > 0 ? now_ms() < deadline : off < bytes) {
+		if (pos == sizeof(buf)) {
+			pattern_fill(buf, sizeof(buf), off);
+			pos = 0;
+		}
+		n = send(fd, buf + pos, secs > 0 || bytes - off >= sizeof(buf) - pos ?
+			 sizeof(buf) - pos : bytes - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("send at offset %llu: %s", off, strerror(errno));
+		}
+		pos += n;
+		off += n;
+	}
+	return off;
+}
+
+/* Read until EOF checking every byte; returns the count, or exits 1 at the
+ * first wrong byte. */
+static long long drain_checked(int fd, long index)
+{
+	static __thread unsigned char buf[64 * 1024];
+	unsigned long long off = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0)
+			return (long long)off;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != pattern_byte(off + i)) {
+				fprintf(stderr, "mptcp_peer server: connection %ld: byte at offset %llu is 0x%02x, expected 0x%02x\n",
+					index, off + i, buf[i], pattern_byte(off + i));
+				exit(1);
+			}
+		off += n;
+	}
+}
+
 /* ---- Server ---------------------------------------------------------------- */
 
 struct server_conn {
@@ -479,12 +564,20 @@ static void *serve_conn(void *arg)
 				opt.subflows, SUBFLOW_WAIT_MS);
 		write_view(path, &view);
 	}
-	got = drain(c->fd);
-	if (got < 0)
+	got = opt.pattern ? drain_checked(c->fd, c->index) : drain(c->fd);
+	if (got < 0) {
 		fprintf(stderr, "mptcp_peer server: connection %ld: recv: %s\n", c->index,
 			strerror((int)-got));
-	else if (!opt.hold)
+	} else if (opt.pattern) {
+		char reply[64];
+		int len = snprintf(reply, sizeof(reply), "OK %lld\n", got);
+
+		if (send(c->fd, reply, len, MSG_NOSIGNAL) != len)
+			fprintf(stderr, "mptcp_peer server: connection %ld: reply: %s\n", c->index,
+				strerror(errno));
+	} else if (!opt.hold) {
 		send_bytes(c->fd, 1);
+	}
 	close(c->fd);
 	free(c);
 	return NULL;
@@ -551,6 +644,8 @@ static int client_connect(void)
 	if (fd < 0)
 		die("socket(IPPROTO_MPTCP): %s", strerror(errno));
 	set_io_timeout(fd);
+	if (opt.cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, opt.cc, strlen(opt.cc)) < 0)
+		die("setsockopt(TCP_CONGESTION, %s): %s", opt.cc, strerror(errno));
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0)
 		die("connect %s port %u: %s", opt.addr, opt.port, strerror(errno));
 	return fd;
@@ -597,6 +692,41 @@ static int run_client_repeat(void)
 	return 0;
 }
 
+/* --pattern: stream checked bytes, then compare the server's count. */
+static int run_client_pattern(void)
+{
+	unsigned long long sent, got;
+	struct conn_view view;
+	char reply[64] = "";
+	ssize_t n, len = 0;
+	int fd;
+
+	fd = client_connect();
+	if (opt.duration > 0) {
+		collect_view(fd, opt.subflows, &view);
+		if (opt.info_json)
+			write_view(opt.info_json, &view);
+		sent = send_pattern(fd, opt.duration, 0);
+	} else {
+		sent = send_pattern(fd, 0, opt.bytes);
+	}
+	if (shutdown(fd, SHUT_WR) < 0)
+		die("shutdown: %s", strerror(errno));
+	while (len < (ssize_t)sizeof(reply) - 1 && !strchr(reply, '\n')) {
+		n = recv(fd, reply + len, sizeof(reply) - 1 - len, 0);
+		if (n <= 0)
+			die("no answer from the server after %llu bytes: %s", sent,
+			    n ? strerror(errno) : "EOF (it found a wrong byte?)");
+		len += n;
+		reply[len] = '\0';
+	}
+	if (sscanf(reply, "OK %llu", &got) != 1 || got != sent)
+		die("the server checked %s bytes, %llu were sent", reply, sent);
+	printf("{\"sent\": %llu, \"checked\": %llu}\n", sent, got);
+	close(fd);
+	return 0;
+}
+
 static int run_client(void)
 {
 	struct conn_view view;
@@ -605,6 +735,8 @@ static int run_client(void)
 
 	if (opt.repeat > 0)
 		return run_client_repeat();
+	if (opt.pattern)
+		return run_client_pattern();
 
 	fd = client_connect();
 	err = send_bytes(fd, opt.bytes);
@@ -662,7 +794,7 @@ static unsigned long long parse_num(const char *text, const char *what)
 int main(int argc, char **argv)
 {
 	enum { OPT_SUBFLOWS = 256, OPT_INFO_JSON, OPT_HOLD, OPT_HOLD_UNTIL, OPT_REPEAT,
-	       OPT_READY_FILE, OPT_NETNS_COOKIE };
+	       OPT_READY_FILE, OPT_NETNS_COOKIE, OPT_CC, OPT_PATTERN, OPT_DURATION };
 	static const struct option longopts[] = {
 		{ "addr",	  required_argument, NULL, 'a' },
 		{ "port",	  required_argument, NULL, 'p' },
@@ -675,6 +807,9 @@ int main(int argc, char **argv)
 		{ "repeat",	  required_argument, NULL, OPT_REPEAT },
 		{ "ready-file",	  required_argument, NULL, OPT_READY_FILE },
 		{ "netns-cookie", required_argument, NULL, OPT_NETNS_COOKIE },
+		{ "cc",		  required_argument, NULL, OPT_CC },
+		{ "pattern",	  no_argument,	     NULL, OPT_PATTERN },
+		{ "duration",	  required_argument, NULL, OPT_DURATION },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ 0 }
 	};
@@ -698,6 +833,9 @@ int main(int argc, char **argv)
 		case OPT_REPEAT: opt.repeat = parse_num(optarg, "repeat"); break;
 		case OPT_READY_FILE: opt.ready_file = optarg; break;
 		case OPT_NETNS_COOKIE: netns_cookie = parse_num(optarg, "netns cookie"); break;
+		case OPT_CC: opt.cc = optarg; break;
+		case OPT_PATTERN: opt.pattern = true; break;
+		case OPT_DURATION: opt.duration = strtod(optarg, NULL); break;
 		default: usage();
 		}
 	}
