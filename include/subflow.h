@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <stdbool.h>
 #include "subflow_abi.h"
+#include "subflow_oneshot.h"
 
 #ifndef SUBFLOW_API
 /* libsubflow.so is built with -fvisibility=hidden: only what is marked
@@ -195,6 +197,58 @@ SUBFLOW_API int subflow_sockopt_parse_value(enum subflow_sockopt opt, char *cons
  * "on idle 10s intvl 2s count 3", "off". Always NUL-terminated. */
 SUBFLOW_API void subflow_sockopt_format_value(enum subflow_sockopt opt, const struct subflow_sockopt_value *v,
 				  char *buf, size_t size);
+
+/* ---- Path management on one connection ------------------------------------
+ *
+ * OPEN_SUB_TUPLE, CLOSE_SUB_ID, the backup priority and the TCP state of one
+ * subflow (draft-hesmans-mptcp-socket), on the application's socket `fd` or
+ * by (network namespace cookie, token) for tools; a cookie of 0 means the
+ * caller's namespace. They need no loaded engine. Errors, besides those at
+ * the top of this file:
+ *   -ESRCH            no such connection in that namespace, or no such subflow
+ *   -EPROTONOSUPPORT  open, set_backup: the connection is not under the
+ *                     userspace path manager (net.mptcp.path_manager must be
+ *                     "userspace" when it is created; `subflowctl daemon`)
+ *   -EADDRNOTAVAIL    open: the local address is not one of this host's
+ *   -ECONNREFUSED     open: the peer refused the subflow (RST, MP_JOIN refused)
+ *   -ETIMEDOUT        open: not established within the timeout
+ *                     (subflow_set_open_timeout); nothing is left behind
+ *   -EBUSY            close: it is the connection's only live subflow
+ *   -EXDEV            the connection is in a namespace this process cannot enter
+ */
+#define SUBFLOW_OPEN_BACKUP	(1U << 0)	/* open it with backup priority (MP_JOIN B bit) */
+
+/* Open a subflow from `local` (port 0: any) to `remote` (port 0: the
+ * connection's own remote port) through the userspace path manager, with a
+ * local address id chosen as the kernel's rules require; wait until it is
+ * established and put its subflow id in *id (may be NULL). */
+SUBFLOW_API int subflow_open(int fd, const struct sockaddr *local, const struct sockaddr *remote,
+		 unsigned int flags, uint32_t *id);
+SUBFLOW_API int subflow_open_by_token(uint64_t netns_cookie, uint32_t token,
+			  const struct sockaddr *local, const struct sockaddr *remote,
+			  unsigned int flags, uint32_t *id);
+
+/* How long subflow_open waits for the handshake; default 5000 ms. */
+SUBFLOW_API void subflow_set_open_timeout(unsigned int ms);
+
+/* Close subflow `id` in the kernel (bpf_sock_destroy: the subflow is reset),
+ * under either path manager. The connection goes on over its other
+ * subflows; MPTCP sends again what the closed one had not delivered. */
+SUBFLOW_API int subflow_close(int fd, uint32_t id);
+SUBFLOW_API int subflow_close_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id);
+
+/* Ask the peer to treat subflow `id` as backup (or not): MP_PRIO, through
+ * the userspace path manager's SET_FLAGS. */
+SUBFLOW_API int subflow_set_backup(int fd, uint32_t id, bool backup);
+SUBFLOW_API int subflow_set_backup_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
+				bool backup);
+
+/* The TCP state and counters of subflow `id` (struct subflow_tcp_info in
+ * subflow_oneshot.h: RTT, cwnd, ssthresh, bytes sent/acked/received,
+ * retransmissions, pacing rate ...): SUB_GETSOCKOPT of TCP_INFO. */
+SUBFLOW_API int subflow_get_tcp_info(int fd, uint32_t id, struct subflow_tcp_info *info);
+SUBFLOW_API int subflow_get_tcp_info_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
+				  struct subflow_tcp_info *info);
 
 /* ---- Policies ------------------------------------------------------------
  *

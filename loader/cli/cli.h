@@ -46,6 +46,18 @@ int do_unload(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_run(int argc, char **argv);
 
+/* cli_subflow.c: one subflow, printed as `subflow list` does. */
+void cli_json_subflow(const struct subflow_info *sf);
+int cli_endpoint_width(const struct subflow_info *sf, size_t n);
+void cli_text_subflow_header(int width);
+void cli_text_subflow(const struct subflow_info *sf, int width);
+
+/* cli_subflow_ops.c: subflow open | close | set | getsockopt ... info */
+int cli_subflow_open(int argc, char **argv);
+int cli_subflow_close(int argc, char **argv);
+int cli_subflow_set(int argc, char **argv);
+int cli_subflow_tcp_info(uint32_t token, uint32_t id);
+
 /* cli_policy.c, also used by `cgroup attach ... policy FILE`. */
 struct subflow_policy_errors;
 struct subflow_compiled_policy;

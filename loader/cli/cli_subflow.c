@@ -19,6 +19,11 @@ static int do_help(int argc, char **argv)
 		"       %s [OPTIONS] subflow monitor [count N] [--all-netns]\n"
 		"       %s [OPTIONS] subflow getsockopt token TOKEN id ID OPTION\n"
 		"       %s [OPTIONS] subflow setsockopt token TOKEN id ID OPTION VALUE...\n"
+		"       %s [OPTIONS] subflow getsockopt token TOKEN id ID info\n"
+		"       %s [OPTIONS] subflow open token TOKEN local ADDR [port PORT]\n"
+		"                    remote ADDR port PORT [backup] [timeout DURATION]\n"
+		"       %s [OPTIONS] subflow close token TOKEN id ID\n"
+		"       %s [OPTIONS] subflow set token TOKEN id ID backup on|off\n"
 		"\n"
 		"  list     the tracked MPTCP connections of this network namespace (every\n"
 		"           namespace with --all-netns) and their subflows (GET_SUB_IDS)\n"
@@ -27,11 +32,18 @@ static int do_help(int argc, char **argv)
 		"  getsockopt  read one socket option of one subflow (SUB_GETSOCKOPT)\n"
 		"  setsockopt  set it on that subflow only (SUB_SETSOCKOPT), print what the\n"
 		"              kernel then holds; neither needs the engine to be loaded\n"
+		"  getsockopt ... info  the subflow's TCP state and counters (TCP_INFO)\n"
+		"  open     OPEN_SUB_TUPLE through the userspace path manager; prints the\n"
+		"           new subflow once established (timeout: 5s by default)\n"
+		"  close    CLOSE_SUB_ID: reset that subflow in the kernel (either path\n"
+		"           manager); the connection goes on over its other subflows\n"
+		"  set      MP_PRIO: ask the peer to use the subflow as backup, or not\n"
 		"  TOKEN is the connection's local MPTCP token, decimal or 0x-hex.\n"
 		"  OPTION VALUE := mark 0x20 | priority 3 | tos 0x10 | cc reno\n"
 		"                | pacing 2mbit|unlimited | user-timeout 500ms | nodelay on|off\n"
 		"                | keepalive IDLE INTVL COUNT (e.g. 10s 2s 3) | keepalive off\n",
-		bin_name, bin_name, bin_name, bin_name, bin_name);
+		bin_name, bin_name, bin_name, bin_name, bin_name, bin_name, bin_name, bin_name,
+		bin_name);
 	return 0;
 }
 
@@ -41,6 +53,8 @@ static void ifname_of(const struct subflow_info *sf, char *buf, size_t size)
 {
 	char name[IF_NAMESIZE];
 
+	if (!caller_netns)
+		subflow_current_netns(&caller_netns);
 	/* Interface names mean something only in the caller's namespace. */
 	if (sf->ifindex && sf->netns_cookie == caller_netns && if_indextoname(sf->ifindex, name))
 		snprintf(buf, size, "%s", name);
@@ -67,7 +81,7 @@ static void json_endpoint(const char *name, const struct subflow_endpoint *ep)
 	jsonw_end_object(json_wtr);
 }
 
-static void json_subflow(const struct subflow_info *sf)
+void cli_json_subflow(const struct subflow_info *sf)
 {
 	char ifname[IF_NAMESIZE + 8];
 	struct timespec now;
@@ -111,7 +125,7 @@ static void endpoint_text(const struct subflow_endpoint *ep, char *buf, size_t s
 }
 
 /* Endpoint columns are as wide as the widest endpoint of the table. */
-static int endpoint_width(const struct subflow_info *sf, size_t n)
+int cli_endpoint_width(const struct subflow_info *sf, size_t n)
 {
 	char buf[64];
 	int width = 21;	/* "255.255.255.255:65535" */
@@ -125,13 +139,13 @@ static int endpoint_width(const struct subflow_info *sf, size_t n)
 	return width;
 }
 
-static void text_subflow_header(int width)
+void cli_text_subflow_header(int width)
 {
 	printf("  %-4s %-*s %-*s %-12s %-8s %s\n", "ID", width, "LOCAL", width, "REMOTE", "STATE",
 	       "DEV", "FLAGS");
 }
 
-static void text_subflow(const struct subflow_info *sf, int width)
+void cli_text_subflow(const struct subflow_info *sf, int width)
 {
 	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[80], rule[16] = "";
 
@@ -177,7 +191,7 @@ static int print_conn(const struct subflow_conn_info *conn, const struct subflow
 		jsonw_name(json_wtr, "subflows");
 		jsonw_start_array(json_wtr);
 		for (size_t i = 0; i < n; i++)
-			json_subflow(&sf[i]);
+			cli_json_subflow(&sf[i]);
 		jsonw_end_array(json_wtr);
 		jsonw_end_object(json_wtr);
 		return 0;
@@ -186,9 +200,9 @@ static int print_conn(const struct subflow_conn_info *conn, const struct subflow
 	       ctx->shown > 1 ? "\n" : "", conn->token, conn->token,
 	       conn->flags & SUBFLOW_CONN_F_SERVER ? "server" : "client", conn->netns_ino,
 	       (unsigned long long)conn->cgroup_id, conn->nr_subflows, conn->nr_subflows == 1 ? "" : "s");
-	text_subflow_header(endpoint_width(sf, n));
+	cli_text_subflow_header(cli_endpoint_width(sf, n));
 	for (size_t i = 0; i < n; i++)
-		text_subflow(&sf[i], endpoint_width(sf, n));
+		cli_text_subflow(&sf[i], cli_endpoint_width(sf, n));
 	return 0;
 }
 
@@ -300,10 +314,10 @@ static int do_show(int argc, char **argv)
 	if (err)
 		return fail_errno(err, "subflow show");
 	if (json_output) {
-		json_subflow(&sf);
+		cli_json_subflow(&sf);
 	} else {
-		text_subflow_header(endpoint_width(&sf, 1));
-		text_subflow(&sf, endpoint_width(&sf, 1));
+		cli_text_subflow_header(cli_endpoint_width(&sf, 1));
+		cli_text_subflow(&sf, cli_endpoint_width(&sf, 1));
 	}
 	return 0;
 }
@@ -350,7 +364,7 @@ static int on_event(void *data, void *raw, size_t size)
 		jsonw_string_field(json_wtr, "event", name);
 		jsonw_uint_field(json_wtr, "time_ns", ev->time_ns);
 		jsonw_name(json_wtr, "subflow");
-		json_subflow(&ev->info);
+		cli_json_subflow(&ev->info);
 		jsonw_end_object(json_wtr);
 		jsonw_destroy(&json_wtr);
 		json_wtr = w;
@@ -455,9 +469,18 @@ static int sockopt_command(bool set, int argc, char **argv)
 			 set ? " VALUE" : "");
 		goto usage;
 	}
+	if (!set && !strcmp(argv[0], "info")) {
+		if (argc > 1) {
+			snprintf(msg, sizeof(msg), "'subflow getsockopt info': unexpected argument '%s'",
+				 argv[1]);
+			goto usage;
+		}
+		return cli_subflow_tcp_info(token, id);
+	}
 	if (subflow_sockopt_parse_name(argv[0], &opt)) {
 		snprintf(msg, sizeof(msg), "'subflow %s': unknown option '%s', expected mark, "
-			 "priority, pacing, tos, cc, user-timeout, nodelay or keepalive", verb, argv[0]);
+			 "priority, pacing, tos, cc, user-timeout, nodelay%s", verb, argv[0],
+			 set ? " or keepalive" : ", keepalive or info");
 		goto usage;
 	}
 	name = subflow_sockopt_name(opt);
@@ -553,6 +576,9 @@ int do_subflow(int argc, char **argv)
 		{ "monitor", do_monitor },
 		{ "getsockopt", do_getsockopt },
 		{ "setsockopt", do_setsockopt },
+		{ "open", cli_subflow_open },
+		{ "close", cli_subflow_close },
+		{ "set", cli_subflow_set },
 		{ "help", do_help },
 		{ 0 },
 	};

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +26,13 @@
 #include <linux/genetlink.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/mptcp.h>
 #include <linux/rtnetlink.h>
 #include "internal.h"
 #include "netlink.h"
+#include "mptcp_compat.h"
 
 #ifndef IF_OPER_UNKNOWN
 #define IF_OPER_UNKNOWN 0	/* <linux/if.h> clashes with <net/if.h> */
@@ -751,6 +755,222 @@ const struct subflow_nl_addr *subflow_host_find_addr(const struct subflow_host *
 		if (host->addrs[i].family == family && !memcmp(host->addrs[i].addr, addr, len))
 			return &host->addrs[i];
 	return NULL;
+}
+
+/* ---- sock_diag ---------------------------------------------------------------------- */
+
+static void diag_id(struct inet_diag_sockid *id, const struct subflow_diag_tuple *t)
+{
+	size_t len = family_len(t->family);
+
+	memset(id, 0, sizeof(*id));
+	id->idiag_sport = htons(t->sport);
+	id->idiag_dport = htons(t->dport);
+	memcpy(id->idiag_src, t->saddr, len);
+	memcpy(id->idiag_dst, t->daddr, len);
+	id->idiag_if = t->ifindex;
+	id->idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+}
+
+static struct nlmsghdr *diag_request(char *buf, uint16_t type, uint8_t family, int protocol,
+				     struct inet_diag_req_v2 **req)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	*req = mnl_nlmsg_put_extra_header(nlh, sizeof(**req));
+	(*req)->sdiag_family = family;
+	if (protocol > 255) {
+		/* IPPROTO_MPTCP does not fit the header's byte. */
+		(*req)->sdiag_protocol = 0;
+		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, protocol);
+	} else {
+		(*req)->sdiag_protocol = protocol;
+	}
+	return nlh;
+}
+
+struct diag_info_ctx {
+	void *info;
+	size_t size, len;
+	bool found;
+};
+
+static int on_diag_tcp(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[INET_DIAG_MAX + 1];
+	struct diag_info_ctx *dc = data;
+	size_t len;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
+		return -EBADMSG;
+	if (parse_attrs(nlh, sizeof(struct inet_diag_msg), tb, INET_DIAG_MAX))
+		return -EBADMSG;
+	dc->found = true;
+	if (!tb[INET_DIAG_INFO])
+		return -EBADMSG;
+	if (mnl_attr_validate(tb[INET_DIAG_INFO], MNL_TYPE_BINARY) < 0)
+		return -EBADMSG;
+	len = mnl_attr_get_payload_len(tb[INET_DIAG_INFO]);
+	if (len > dc->size)
+		len = dc->size;	/* a newer kernel's longer struct: its head is ours */
+	memset(dc->info, 0, dc->size);
+	memcpy(dc->info, mnl_attr_get_payload(tb[INET_DIAG_INFO]), len);
+	dc->len = len;
+	return 0;
+}
+
+int subflow_diag_tcp_info(struct subflow_nl *nl, const struct subflow_diag_tuple *t, void *info,
+			  size_t size, size_t *len)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct diag_info_ctx dc = { .info = info, .size = size };
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	int err;
+
+	if (!family_len(t->family))
+		return -EAFNOSUPPORT;
+	nlh = diag_request(buf, SOCK_DIAG_BY_FAMILY, t->family, IPPROTO_TCP, &req);
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req->idiag_states = ~0U;
+	diag_id(&req->id, t);
+	err = subflow_nl_request(nl, nlh, on_diag_tcp, &dc);
+	if (err)
+		return err;
+	if (!dc.found)
+		return -ENOENT;
+	if (len)
+		*len = dc.len;
+	return 0;
+}
+
+int subflow_diag_destroy(struct subflow_nl *nl, const struct subflow_diag_tuple *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+
+	if (!family_len(t->family))
+		return -EAFNOSUPPORT;
+	nlh = diag_request(buf, SOCK_DESTROY, t->family, IPPROTO_TCP, &req);
+	req->idiag_states = ~0U;
+	diag_id(&req->id, t);
+	return subflow_nl_request(nl, nlh, NULL, NULL);
+}
+
+int subflow_diag_parse_mptcp(const struct nlmsghdr *nlh, struct subflow_diag_mptcp *out)
+{
+	const struct nlattr *tb[INET_DIAG_MAX + 1];
+	const struct inet_diag_msg *msg;
+	struct mptcp_info_v6_18 info = {};
+	size_t len;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*msg))
+		return -EBADMSG;
+	msg = mnl_nlmsg_get_payload(nlh);
+	len = family_len(msg->idiag_family);
+	if (!len)
+		return -EBADMSG;
+	if (parse_attrs(nlh, sizeof(*msg), tb, INET_DIAG_MAX))
+		return -EBADMSG;
+	memset(out, 0, sizeof(*out));
+	out->tuple.family = msg->idiag_family;
+	memcpy(out->tuple.saddr, msg->id.idiag_src, len);
+	memcpy(out->tuple.daddr, msg->id.idiag_dst, len);
+	out->tuple.sport = ntohs(msg->id.idiag_sport);
+	out->tuple.dport = ntohs(msg->id.idiag_dport);
+	out->tuple.ifindex = msg->id.idiag_if;
+	out->state = msg->idiag_state;
+	if (tb[INET_DIAG_INFO]) {
+		if (mnl_attr_validate(tb[INET_DIAG_INFO], MNL_TYPE_BINARY) < 0)
+			return -EBADMSG;
+		len = mnl_attr_get_payload_len(tb[INET_DIAG_INFO]);
+		/* The fields used here are in every kernel's struct since 5.x. */
+		if (len < offsetof(struct mptcp_info_v6_18, mptcpi_bytes_acked) + 8)
+			return -EBADMSG;
+		memcpy(&info, mnl_attr_get_payload(tb[INET_DIAG_INFO]),
+		       len < sizeof(info) ? len : sizeof(info));
+		out->token = info.mptcpi_token;
+		out->bytes_sent = info.mptcpi_bytes_sent;
+		out->bytes_received = info.mptcpi_bytes_received;
+		out->bytes_acked = info.mptcpi_bytes_acked;
+		out->subflows = info.mptcpi_subflows;
+		out->last_data_sent_ms = len >= sizeof(info) ? info.mptcpi_last_data_sent : UINT32_MAX;
+		out->last_data_recv_ms = len >= sizeof(info) ? info.mptcpi_last_data_recv : UINT32_MAX;
+		out->has_info = true;
+	}
+	return 0;
+}
+
+struct diag_mptcp_ctx {
+	subflow_diag_mptcp_cb cb;
+	void *ctx;
+	struct subflow_diag_mptcp *one;
+	bool found;
+};
+
+static int on_diag_mptcp(const struct nlmsghdr *nlh, void *data)
+{
+	struct diag_mptcp_ctx *dc = data;
+	struct subflow_diag_mptcp conn;
+	int err;
+
+	err = subflow_diag_parse_mptcp(nlh, &conn);
+	if (err)
+		return err;
+	dc->found = true;
+	if (dc->one) {
+		*dc->one = conn;
+		return 0;
+	}
+	return dc->cb(&conn, dc->ctx);
+}
+
+int subflow_diag_mptcp_by_token(struct subflow_nl *nl, uint32_t token,
+				struct subflow_diag_mptcp *out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct diag_mptcp_ctx dc = { .one = out };
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	int err;
+
+	/* The MPTCP diag finds one connection by its token, given as the
+	 * cookie; the family only routes the request. */
+	nlh = diag_request(buf, SOCK_DIAG_BY_FAMILY, AF_INET, IPPROTO_MPTCP, &req);
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req->idiag_states = ~0U;
+	req->id.idiag_cookie[0] = token;
+	err = subflow_nl_request(nl, nlh, on_diag_mptcp, &dc);
+	if (err)
+		return err;
+	if (!dc.found || !out->has_info || out->token != token)
+		return -ENOENT;
+	return 0;
+}
+
+int subflow_diag_mptcp_dump(struct subflow_nl *nl, subflow_diag_mptcp_cb cb, void *ctx)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct diag_mptcp_ctx dc = { .cb = cb, .ctx = ctx };
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	int err;
+
+	for (size_t i = 0; i < sizeof(families); i++) {
+		nlh = diag_request(buf, SOCK_DIAG_BY_FAMILY, families[i], IPPROTO_MPTCP, &req);
+		nlh->nlmsg_flags = NLM_F_DUMP;
+		req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+		req->idiag_states = ~0U;
+		err = subflow_nl_request(nl, nlh, on_diag_mptcp, &dc);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* ---- Generic Netlink "mptcp_pm" ----------------------------------------------------- */

@@ -147,6 +147,51 @@ const struct subflow_nl_link *subflow_host_link_by_index(const struct subflow_ho
 const struct subflow_nl_addr *subflow_host_find_addr(const struct subflow_host *host, int family,
 						     const uint8_t *addr);
 
+/* ---- sock_diag ------------------------------------------------------------------------ */
+
+/* A TCP socket's 4-tuple (ports in host order), as sock_diag finds it. */
+struct subflow_diag_tuple {
+	uint8_t family;
+	uint8_t saddr[16], daddr[16];
+	uint16_t sport, dport;
+	int ifindex;		/* the device it is bound to, 0 if none */
+};
+
+/* A socket of NETLINK_SOCK_DIAG: subflow_nl_open(NETLINK_SOCK_DIAG). */
+
+/* The kernel's struct tcp_info of the TCP socket with exactly this tuple
+ * (an O(1) lookup, not a dump); *len is how many bytes the kernel gave (at
+ * most size). -ENOENT: no such socket. */
+int subflow_diag_tcp_info(struct subflow_nl *nl, const struct subflow_diag_tuple *t, void *info,
+			  size_t size, size_t *len);
+
+/* Reset the TCP socket with exactly this tuple (SOCK_DESTROY: the kernel's
+ * tcp_abort, as `ss -K` and bpf_sock_destroy() do). -EOPNOTSUPP without
+ * CONFIG_INET_DIAG_DESTROY; -ENOENT: no such socket. */
+int subflow_diag_destroy(struct subflow_nl *nl, const struct subflow_diag_tuple *t);
+
+/* One MPTCP connection as the MPTCP sock_diag reports it: its own addresses
+ * (those of its initial subflow) and its struct mptcp_info. */
+struct subflow_diag_mptcp {
+	struct subflow_diag_tuple tuple;
+	uint8_t state;
+	uint32_t token;		/* from mptcp_info */
+	uint64_t bytes_sent, bytes_received, bytes_acked;
+	uint32_t last_data_sent_ms, last_data_recv_ms;
+	uint8_t subflows;	/* extra subflows (mptcpi_subflows) */
+	bool has_info;
+};
+
+/* The connection with this local token (an O(1) lookup). -ENOENT: none. */
+int subflow_diag_mptcp_by_token(struct subflow_nl *nl, uint32_t token,
+				struct subflow_diag_mptcp *out);
+/* Every MPTCP connection of the namespace (both families). */
+typedef int (*subflow_diag_mptcp_cb)(const struct subflow_diag_mptcp *conn, void *ctx);
+int subflow_diag_mptcp_dump(struct subflow_nl *nl, subflow_diag_mptcp_cb cb, void *ctx);
+
+/* Parse one answer of the MPTCP sock_diag (for tests). -EBADMSG: malformed. */
+int subflow_diag_parse_mptcp(const struct nlmsghdr *nlh, struct subflow_diag_mptcp *out);
+
 /* ---- Generic Netlink "mptcp_pm" --------------------------------------------------- */
 
 /* A genl socket with the mptcp_pm family resolved (CTRL_CMD_GETFAMILY). */

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * SUB_GETSOCKOPT / SUB_SETSOCKOPT on one subflow. Each call opens the
- * sockopt iterator's skeleton, puts the subflow and the option into its
- * read-only constants, loads it, runs the iterator once in the calling
- * thread's network namespace and reads the one record it prints; then
- * everything is released. The engine's pinned maps are not involved, so
- * these work whether or not the engine is loaded.
+ * SUB_GETSOCKOPT / SUB_SETSOCKOPT on one subflow: one run of the one-shot
+ * operations iterator (oneshot.c) in the calling thread's network namespace,
+ * which sets the option when asked, reads it back and prints one record.
+ * The engine's pinned maps are not involved, so these work whether or not
+ * the engine is loaded.
  *
  * Values are parsed and printed as the policy language writes them.
  */
@@ -22,7 +21,7 @@
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "units.h"
-#include "sockopt.skel.h"
+#include "oneshot.h"
 
 /* The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT). */
 #define MAX_KEEPALIVE_SECONDS	32767
@@ -30,15 +29,6 @@
 #define MAX_USER_TIMEOUT_MS	2147483647U
 /* The kernel's "not supported" that never reaches user space as such. */
 #define KERNEL_ENOTSUPP		524
-
-/* The iterator's output, as bpf/sockopt.bpf.c writes it. */
-struct sockopt_record {
-	int32_t  err;
-	uint32_t found;
-	uint64_t value;
-	char     cc[16];
-};
-_Static_assert(sizeof(struct sockopt_record) == 32, "sockopt_record layout");
 
 /* Keepalive packed in one value, the same way as bpf/sockopt.bpf.c. */
 static uint64_t keepalive_pack(const struct subflow_sockopt_value *v)
@@ -100,73 +90,23 @@ int subflow_sockopt_parse_name(const char *name, enum subflow_sockopt *opt)
 
 /* ---- Running the iterator ---------------------------------------------------- */
 
-static int read_record(int iter_fd, struct sockopt_record *rec)
-{
-	bool have = false;
-	char buf[256];
-	ssize_t n;
-
-	/* Read to the end, so that the walk finishes; keep the first record
-	 * (a read returns whole records: each is one bpf_seq_write). */
-	while ((n = read(iter_fd, buf, sizeof(buf))) > 0) {
-		if (!have && (size_t)n >= sizeof(*rec)) {
-			memcpy(rec, buf, sizeof(*rec));
-			have = true;
-		}
-	}
-	if (n < 0)
-		return -errno;
-	return have ? 0 : -ESRCH;
-}
-
 static int run_iter(uint32_t token, uint32_t id, enum subflow_sockopt opt, bool set,
-		    uint64_t set_value, const char *set_cc, struct sockopt_record *rec)
+		    uint64_t set_value, const char *set_cc, struct subflow_oneshot_record *rec)
 {
-	struct sockopt_bpf *skel;
-	struct bpf_link *link = NULL;
-	int iter_fd = -1, err;
+	struct subflow_oneshot_params p = {
+		.op = SUBFLOW_ONESHOT_SOCKOPT, .token = token, .id = id, .option = opt,
+		.do_set = set, .set_value = set_value,
+	};
+	int n;
 
-	skel = sockopt_bpf__open();
-	if (!skel) {
-		err = -errno;
-		pr_err("cannot open the sockopt BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	skel->rodata->target_token = token;
-	skel->rodata->target_id = id;
-	skel->rodata->option = opt;
-	skel->rodata->do_set = set;
-	skel->rodata->set_value = set_value;
+	if (!token || !id)
+		return -ESRCH;
 	if (set_cc)
-		strncpy((char *)skel->rodata->set_cc, set_cc, sizeof(skel->rodata->set_cc) - 1);
-
-	err = sockopt_bpf__load(skel);
-	if (err) {
-		pr_err("cannot load the sockopt iterator: %s (run with -d for the verifier log)\n",
-		       strerror(-err));
-		goto out;
-	}
-	link = bpf_program__attach_iter(skel->progs.sockopt_iter, NULL);
-	if (!link) {
-		err = -errno;
-		pr_err("cannot create the sockopt iterator link: %s\n", strerror(-err));
-		goto out;
-	}
-	iter_fd = bpf_iter_create(bpf_link__fd(link));
-	if (iter_fd < 0) {
-		err = -errno;
-		pr_err("cannot start the sockopt iterator: %s\n", strerror(-err));
-		goto out;
-	}
-	err = read_record(iter_fd, rec);
-	if (!err && !rec->found)
-		err = -ESRCH;
-out:
-	if (iter_fd >= 0)
-		close(iter_fd);
-	bpf_link__destroy(link);
-	sockopt_bpf__destroy(skel);
-	return err;
+		snprintf(p.cc, sizeof(p.cc), "%s", set_cc);
+	n = subflow_oneshot_run(&p, subflow_oneshot_keep_first, rec);
+	if (n < 0)
+		return n;
+	return n == 1 ? 0 : -ESRCH;
 }
 
 /* The kernel's answer as our error convention. bpf_getsockopt() answers
@@ -187,7 +127,7 @@ static bool valid_opt(enum subflow_sockopt opt)
 int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 		       struct subflow_sockopt_value *out)
 {
-	struct sockopt_record rec = {};
+	struct subflow_oneshot_record rec = {};
 	int err;
 
 	if (!valid_opt(opt) || !out)
@@ -222,7 +162,7 @@ int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 		       const struct subflow_sockopt_value *in)
 {
-	struct sockopt_record rec = {};
+	struct subflow_oneshot_record rec = {};
 	uint64_t value;
 	int err;
 

@@ -1,17 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SUB_GETSOCKOPT / SUB_SETSOCKOPT (draft-hesmans-mptcp-socket) on one subflow.
- * Hook: iter/tcp, run once by the loader per call in the caller's network
- * namespace (an iterator walks the namespace of the thread that creates it).
- * For the one MPTCP subflow whose connection token and subflow id match the
- * loader's constants, it sets the option (when asked) with bpf_setsockopt(),
- * reads it back with bpf_getsockopt() and writes one struct sockopt_record
- * to the iterator's output, which the loader reads. It creates no map of
- * its own beyond its read-only constants, and pins nothing.
+ * One-shot operations on chosen MPTCP subflows, from outside their
+ * connection. Hook: iter/tcp, run by the loader on demand in the caller's
+ * network namespace (an iterator walks the namespace of the thread that
+ * creates it); one program for every such operation, chosen by `op`
+ * (include/subflow_oneshot.h):
+ *   SOCKOPT   SUB_GETSOCKOPT / SUB_SETSOCKOPT (draft-hesmans-mptcp-socket):
+ *             bpf_setsockopt() when asked, then bpf_getsockopt()
+ *   LIST      the subflows of a connection (or of every connection) with
+ *             their TCP state and counters: SUB_GETSOCKOPT of TCP_INFO
+ *   DESTROY   CLOSE_SUB_ID: bpf_sock_destroy() on one subflow (it is reset;
+ *             the connection goes on over its other subflows)
+ *   CB_FLAGS  add sockops callback flags (e.g. RTO) to a connection's subflows
+ * Its parameters are globals the loader writes before each run (the
+ * program stays loaded between runs); each subflow acted on gets one
+ * struct subflow_oneshot_record in the iterator's output. It uses no map
+ * beyond its globals and pins nothing.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "subflow_oneshot.h"
+#include "subflow_read.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,43 +66,51 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_USER_TIMEOUT_OPT	18
 
 #define AF_INET6_FAMILY		10
-#define TCP_CLOSE_STATE		7
 #define CC_NAME_MAX		16
 
-/* Set by the loader between open and load. */
-const volatile __u32 target_token;
-const volatile __u32 target_id;
-const volatile __u32 option;
-const volatile __u32 do_set;
-const volatile __u64 set_value;
-const volatile char set_cc[CC_NAME_MAX];
+/* Written by the loader before each run (.bss: the program stays loaded). */
+__u32 op;		/* enum subflow_oneshot_op */
+__u32 target_token;	/* LIST: 0 for every connection */
+__u32 target_id;	/* LIST, CB_FLAGS: 0 for every subflow of the connection */
+__u32 option;		/* SOCKOPT */
+__u32 do_set;
+__u64 set_value;
+char set_cc[CC_NAME_MAX];
+__u32 add_cb_flags;	/* CB_FLAGS */
 
-/* What the loader reads from the iterator: 32 bytes, no padding. */
-struct sockopt_record {
-	__s32 err;	/* 0, or the -errno of the kernel's answer */
-	__u32 found;	/* 1: the subflow exists */
-	__u64 value;
-	char  cc[CC_NAME_MAX];
-};
+/* 0 when the kernel's config is not readable: ages are then unknown. */
+extern unsigned long CONFIG_HZ __kconfig __weak;
 
+/* The operation's subflow: an MPTCP subflow, not closed, of the target
+ * connection (any, for LIST with token 0), with the target id (any with
+ * id 0, except for the operations on one subflow). */
 static __always_inline bool is_target(struct tcp_sock *tp)
 {
 	struct mptcp_subflow_context *sf;
 	struct mptcp_sock *msk;
-	__u32 token;
+	__u32 token, id;
 
 	if (!tp->is_mptcp)
 		return false;
 	if (tp->inet_conn.icsk_inet.sk.__sk_common.skc_state == TCP_CLOSE_STATE)
 		return false;
-	sf = (struct mptcp_subflow_context *)BPF_CORE_READ(tp, inet_conn.icsk_ulp_data);
+	sf = subflow_ctx_of(tp);
 	if (!sf)
 		return false;
-	msk = (struct mptcp_sock *)BPF_CORE_READ(sf, conn);
+	msk = msk_of(sf);
 	if (!msk)
 		return false;
-	token = BPF_CORE_READ(msk, token);
-	return token && token == target_token && BPF_CORE_READ(sf, subflow_id) == target_id;
+	token = msk->token;
+	id = sf->subflow_id;
+	if (!token || !id)
+		return false;
+	if (target_token && token != target_token)
+		return false;
+	if (!target_token && op != SUBFLOW_ONESHOT_LIST)
+		return false;
+	if (target_id && id != target_id)
+		return false;
+	return target_id || op == SUBFLOW_ONESHOT_LIST || op == SUBFLOW_ONESHOT_CB_FLAGS;
 }
 
 static __always_inline int get_int(struct tcp_sock *tp, int level, int optname, __u64 *out)
@@ -192,7 +211,7 @@ static __always_inline int set_keepalive(struct tcp_sock *tp, __u64 v)
 	return err;
 }
 
-static __always_inline int get_congestion(struct tcp_sock *tp, struct sockopt_record *rec)
+static __always_inline int get_congestion(struct tcp_sock *tp, struct subflow_oneshot_record *rec)
 {
 	return bpf_getsockopt(tp, SOL_TCP_LEVEL, TCP_CONGESTION_OPT, rec->cc, sizeof(rec->cc));
 }
@@ -208,32 +227,21 @@ static __always_inline int set_congestion(struct tcp_sock *tp)
 	return bpf_setsockopt(tp, SOL_TCP_LEVEL, TCP_CONGESTION_OPT, name, sizeof(name));
 }
 
-SEC("iter/tcp")
-int sockopt_iter(struct bpf_iter__tcp *ctx)
+static __always_inline int do_sockopt(struct tcp_sock *tp, struct subflow_oneshot_record *rec)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct sockopt_record rec = {};
 	int level = 0, optname = 0;
-	struct tcp_sock *tp;
 	int err = 0;
-
-	if (!skc)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp || !is_target(tp))
-		return 0;
-	rec.found = 1;
 
 	if (option == SOCKOPT_CC) {
 		if (do_set)
 			err = set_congestion(tp);
 		if (!err)
-			err = get_congestion(tp, &rec);
+			err = get_congestion(tp, rec);
 	} else if (option == SOCKOPT_KEEPALIVE) {
 		if (do_set)
 			err = set_keepalive(tp, set_value);
 		if (!err)
-			err = get_keepalive(tp, &rec.value);
+			err = get_keepalive(tp, &rec->value);
 	} else if (int_option(tp, &level, &optname)) {
 		if (do_set)
 			err = set_int(tp, level, optname, set_value);
@@ -241,13 +249,99 @@ int sockopt_iter(struct bpf_iter__tcp *ctx)
 			/* bpf_getsockopt() answers min(rate, ~0U): a rate an
 			 * application set above 4 GB/s would read as "no
 			 * limit". The field itself is what the stack paces by. */
-			rec.value = BPF_CORE_READ((struct sock *)tp, sk_max_pacing_rate);
+			rec->value = BPF_CORE_READ((struct sock *)tp, sk_max_pacing_rate);
 		else if (!err)
-			err = get_int(tp, level, optname, &rec.value);
+			err = get_int(tp, level, optname, &rec->value);
 	} else {
 		err = -95;	/* -EOPNOTSUPP: an option this program does not know */
 	}
-	rec.err = err;
+	return err;
+}
+
+/* Milliseconds since a jiffies stamp; UINT32_MAX when HZ is unknown. */
+static __always_inline __u32 ms_since(__u32 stamp)
+{
+	unsigned long hz = CONFIG_HZ;
+	__u32 delta;
+
+	if (!hz)
+		return 0xffffffff;
+	delta = (__u32)bpf_jiffies64() - stamp;
+	return (__u64)delta * 1000 / hz;
+}
+
+static __always_inline void read_tcp_info(struct tcp_sock *tp, struct subflow_tcp_info *ti)
+{
+	struct inet_connection_sock *icsk = &tp->inet_conn;
+	struct sock *sk = &icsk->icsk_inet.sk;
+	unsigned long hz = CONFIG_HZ;
+	unsigned long rate;
+
+	ti->state = sk->__sk_common.skc_state;
+	ti->ca_state = BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state);
+	ti->retransmits = icsk->icsk_retransmits;
+	ti->rtt_us = tp->srtt_us >> 3;
+	ti->rttvar_us = tp->mdev_us >> 2;
+	ti->min_rtt_us = tp->rtt_min.s[0].v;
+	ti->rto_us = hz ? (__u64)icsk->icsk_rto * 1000000 / hz : 0;
+	ti->snd_cwnd = tp->snd_cwnd;
+	ti->snd_ssthresh = tp->snd_ssthresh;
+	ti->unacked = tp->packets_out;
+	ti->retrans_out = tp->retrans_out;
+	ti->lost_out = tp->lost_out;
+	ti->total_retrans = tp->total_retrans;
+	ti->snd_mss = tp->mss_cache;
+	ti->last_data_sent_ms = ms_since(tp->lsndtime);
+	ti->last_data_recv_ms = ms_since(icsk->icsk_ack.lrcvtime);
+	ti->last_ack_recv_ms = ms_since(tp->rcv_tstamp);
+	ti->bytes_sent = tp->bytes_sent;
+	ti->bytes_retrans = tp->bytes_retrans;
+	ti->bytes_acked = tp->bytes_acked;
+	ti->bytes_received = tp->bytes_received;
+	rate = sk->sk_pacing_rate;
+	ti->pacing_rate = rate == ~0UL ? ~0ULL : rate;
+	rate = sk->sk_max_pacing_rate;
+	ti->max_pacing_rate = rate == ~0UL ? ~0ULL : rate;
+}
+
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+
+SEC("iter/tcp")
+int subflow_oneshot(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct subflow_oneshot_record rec = {};
+	struct tcp_sock *tp;
+	int flags;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp || !is_target(tp))
+		return 0;
+	read_subflow(tp, &rec.info);
+
+	switch (op) {
+	case SUBFLOW_ONESHOT_SOCKOPT:
+		rec.err = do_sockopt(tp, &rec);
+		break;
+	case SUBFLOW_ONESHOT_LIST:
+		read_tcp_info(tp, &rec.tcp);
+		break;
+	case SUBFLOW_ONESHOT_DESTROY:
+		/* The socket is reset (ECONNABORTED); MPTCP closes it and
+		 * goes on over the connection's other subflows, which take
+		 * over whatever data it had not delivered. */
+		rec.err = bpf_sock_destroy(skc);
+		break;
+	case SUBFLOW_ONESHOT_CB_FLAGS:
+		flags = tp->bpf_sock_ops_cb_flags | add_cb_flags;
+		rec.err = bpf_setsockopt(tp, SOL_TCP_LEVEL, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags,
+					 sizeof(flags));
+		break;
+	default:
+		return 0;
+	}
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
