@@ -5,7 +5,7 @@
 # host, a peer that refuses, a peer that does not answer (timeout: the SYN
 # is undone), closing a connection's only subflow, open and set on a
 # connection under the in-kernel path manager. Closing a subflow works under
-# the in-kernel path manager too, and loses no byte.
+# the in-kernel path manager too (with bpf_sock_destroy), and loses no byte.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pm_lib.sh"
@@ -84,12 +84,15 @@ for args in "subflow open token $A" "subflow open token $A local $C2_V4 remote $
 done
 
 # Close works under the in-kernel PM too: B's joined subflow goes, B goes on.
+# This one goes through the one-shot iterator's bpf_sock_destroy(), the
+# fallback of kernels without sock_diag's SOCK_DESTROY.
 stream_go "$LAB_TMP/b"
 sleep 0.5
 JOIN_ID=$(jq '.subflows | map(select(.local.addr == "'"$C2_V4"'")) | .[0].id' \
 	<<<"$(full_info "$LAB_TMP/b" client)")
 [ "$JOIN_ID" != null ] || fail "connection B has no subflow from $C2_V4"
-OUT=$(ctl_in "$NS_C" subflow close token "$B" id "$JOIN_ID") || fail "close under the in-kernel PM: $OUT"
+OUT=$(SUBFLOW_CLOSE_WITH_ITER=1 ctl_in "$NS_C" subflow close token "$B" id "$JOIN_ID") ||
+	fail "close under the in-kernel PM: $OUT"
 ss_subflows "$NS_C" $((PORT + 1)) | grep -q "^$C2_V4:.* ESTAB " &&
 	fail "B's subflow from $C2_V4 is still established: $(ss_subflows "$NS_C" $((PORT + 1)))"
 stream_finish "$LAB_TMP/b"
