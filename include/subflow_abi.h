@@ -255,6 +255,30 @@ _Static_assert(sizeof(struct subflow_path) == 480, "subflow_path ABI");
 _Static_assert(sizeof(struct subflow_policy_meta) == 128, "subflow_policy_meta ABI");
 _Static_assert(sizeof(struct subflow_cgroup_policy) == 16, "subflow_cgroup_policy ABI");
 
+/* ---- The engine record ------------------------------------------------------
+ *
+ * Pinned as "engine" in the pin directory: a one-entry array (key 0) that the
+ * loader writes when it makes the directory. It says which map ABI the maps
+ * there follow (a loader of another ABI refuses them) and which pins that
+ * load created, so that `unload`, of any version, removes those and nothing
+ * else. abi_version and nr_pins stay first in every future layout.
+ */
+#define SUBFLOW_ENGINE_RECORD_PIN	"engine"
+#define SUBFLOW_ENGINE_MAX_PINS		64
+#define SUBFLOW_PIN_NAME_LEN		32
+
+struct subflow_engine_record {
+	__u32 abi_version;	/* SUBFLOW_ABI_VERSION of the maps in this directory */
+	__u32 nr_pins;		/* entries used in pins[] */
+	__u64 loaded_ns;	/* CLOCK_REALTIME of the load, in ns */
+	/* Every pin the load created (maps, programs, global links), by name
+	 * in the pin directory, NUL-padded. Per-cgroup link pins come and go
+	 * with attachments: they are the links of these programs. */
+	char  pins[SUBFLOW_ENGINE_MAX_PINS][SUBFLOW_PIN_NAME_LEN];
+};
+
+_Static_assert(sizeof(struct subflow_engine_record) == 16 + 64 * 32, "subflow_engine_record ABI");
+
 /* Capacities; the loader may raise them before load (--max-conns). */
 #define SUBFLOW_DEFAULT_MAX_CONNS	65536
 #define SUBFLOW_DEFAULT_MAX_SUBFLOWS	(4 * SUBFLOW_DEFAULT_MAX_CONNS)

@@ -24,6 +24,7 @@ LAB_REPO=${LAB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LAB_BUILD=${LAB_BUILD:-$LAB_REPO/build}
 SUBFLOWCTL=${SUBFLOWCTL:-$LAB_BUILD/subflowctl}
 MPTCP_PEER=${MPTCP_PEER:-$LAB_BUILD/tests/mptcp_peer}
+ENGINE_PROBE=${ENGINE_PROBE:-$LAB_BUILD/tests/engine_probe}
 LAB_RATE=${LAB_RATE:-20mbit}
 
 # Exit status a test uses to say "skipped" (a kernel feature is really absent);
@@ -400,10 +401,11 @@ require_cmd() {
 	done
 }
 
-# require_built: the CLI and the traffic tool exist.
+# require_built: the CLI and the test tools exist.
 require_built() {
 	[ -x "$SUBFLOWCTL" ] || fail "$SUBFLOWCTL not built (run make)"
 	[ -x "$MPTCP_PEER" ] || fail "$MPTCP_PEER not built (run make)"
+	[ -x "$ENGINE_PROBE" ] || fail "$ENGINE_PROBE not built (run make)"
 }
 
 # require_mptcp: MPTCP is available in the kernel (else: a real skip).

@@ -32,6 +32,11 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error (-errno), using its last logged message if any. */
 int fail_errno(int err, const char *what);
+/* JSON mode: end the command's output and print it (main() does; a
+ * command that exits by itself calls it first). */
+void json_flush(void);
+/* The library logged an error during this command. */
+bool lib_error_logged(void);
 /* "the engine is not loaded", with the reason when the pins are hidden. */
 int fail_not_loaded(void);
 

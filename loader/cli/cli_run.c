@@ -163,8 +163,7 @@ static int __attribute__((noreturn)) pass_status(int wstatus)
 	sigset_t set;
 	int sig;
 
-	if (json_wtr)
-		jsonw_destroy(&json_wtr);
+	json_flush();
 	fflush(NULL);
 	if (WIFEXITED(wstatus))
 		exit(WEXITSTATUS(wstatus));

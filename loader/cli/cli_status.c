@@ -514,7 +514,7 @@ int do_unload(int argc, char **argv)
 	if (argc > 0)
 		return usage_error("'unload': unexpected argument '%s'", argv[0]);
 	err = subflow_engine_unload();
-	if (err == -ENOENT)
+	if (err == -ENOENT && !lib_error_logged())
 		return fail("nothing to unload: the engine is not loaded in %s", subflow_pin_dir());
 	if (err)
 		return fail_errno(err, "unload");

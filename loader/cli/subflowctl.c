@@ -47,12 +47,39 @@ static void cli_log_sink(enum subflow_log_level level, const char *msg)
 	fprintf(stderr, "%s%s", level == SUBFLOW_LOG_WARN ? "Warning: " : "", msg);
 }
 
+/* JSON mode: a command writes into json_out (memory), printed when it
+ * ends without error; an error prints {"error": ...} instead, so stdout is
+ * always one JSON value, however much the command had written. */
+static FILE *json_out;
+static char *json_out_buf;
+static size_t json_out_len;
+static bool json_error_printed;
+
+void json_flush(void)
+{
+	/* Drop the writer (no trailing newline when it wrote nothing); print
+	 * what the command wrote unless it failed with an error. */
+	if (json_wtr)
+		jsonw_destroy(&json_wtr);
+	if (json_out) {
+		fclose(json_out);
+		if (!json_error_printed)
+			fwrite(json_out_buf, 1, json_out_len, stdout);
+		free(json_out_buf);
+		json_out = NULL;
+	}
+	fflush(stdout);
+}
+
 static void print_error(const char *msg)
 {
 	if (json_output) {
-		/* Whatever a command began to print is abandoned: stdout holds
-		 * only the error object. */
-		json_writer_t *w = jsonw_new(stdout, pretty_output);
+		json_writer_t *w;
+
+		if (json_error_printed)
+			return;	/* the first error is the one */
+		json_error_printed = true;
+		w = jsonw_new(stdout, pretty_output);
 
 		if (!w)
 			return;
@@ -67,9 +94,15 @@ static void print_error(const char *msg)
 
 static int verror(int status, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[2048];
+	size_t len;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg) / 2, fmt, ap);
+	/* JSON mode printed nothing of what the library logged: its error,
+	 * the precise one, goes with ours. */
+	len = strlen(msg);
+	if (json_output && last_lib_error[0] && !strstr(msg, last_lib_error))
+		snprintf(msg + len, sizeof(msg) - len, ": %s", last_lib_error);
 	print_error(msg);
 	return status;
 }
@@ -101,6 +134,11 @@ int fail_errno(int err, const char *what)
 	if (!json_output && last_lib_error[0])
 		return 1;	/* the library already printed why */
 	return fail("%s: %s", what, strerror(-err));
+}
+
+bool lib_error_logged(void)
+{
+	return last_lib_error[0] != '\0';
 }
 
 int fail_not_loaded(void)
@@ -229,6 +267,7 @@ int main(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'n' },
 		{ 0 },
 	};
+	static char *version_argv[] = { "version", NULL };
 	const char *pin_dir = NULL, *netns = NULL;
 	bool debug = false, version = false;
 	int opt, status;
@@ -283,22 +322,20 @@ int main(int argc, char **argv)
 	}
 	if (version) {
 		argc = 1;
-		argv = (char *[]){ "version", NULL };
+		argv = version_argv;
 	}
 	if (argc < 1) {
 		do_help(0, NULL);
 		return usage_error("missing OBJECT");
 	}
 	if (json_output) {
-		json_wtr = jsonw_new(stdout, pretty_output);
+		json_out = open_memstream(&json_out_buf, &json_out_len);
+		json_wtr = json_out ? jsonw_new(json_out, pretty_output) : NULL;
 		if (!json_wtr)
 			return fail("out of memory");
 	}
 	cli_object = "";
 	status = cmd_select(main_cmds, argc, argv, do_help);
-	/* On error the command printed {"error": ...} itself; drop the writer
-	 * without its trailing newline when it wrote nothing. */
-	if (json_wtr)
-		jsonw_destroy(&json_wtr);
+	json_flush();
 	return status;
 }

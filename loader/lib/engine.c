@@ -36,19 +36,6 @@ static void unpin(const char *name)
 		pr_warn("cannot remove pin %s: %s\n", path, strerror(errno));
 }
 
-static int pin_fd(int fd, const char *name, enum subflow_log_level level)
-{
-	char path[PATH_MAX];
-	int err;
-
-	err = subflow_pin_path(path, sizeof(path), name);
-	if (!err && bpf_obj_pin(fd, path))
-		err = -errno;
-	if (err)
-		subflow_log(level, "cannot pin %s: %s\n", path, strerror(-err));
-	return err;
-}
-
 /* The table's first program: pinned last at load, its cgroup link pinned
  * last at attach, so that its pins mean "loaded" and "attached". */
 static const struct subflow_object_pin *marker(void)
@@ -106,7 +93,7 @@ static int attach_global(const struct subflow_object *o, struct bpf_program *pro
 		subflow_log(level, "%s: cannot attach %s: %s\n", o->name, p->prog, strerror(-err));
 		return err;
 	}
-	err = pin_fd(bpf_link__fd(link), p->link, level);
+	err = subflow_pin_fd(bpf_link__fd(link), p->link, level);
 	bpf_link__destroy(link);	/* the pin keeps it attached */
 	return err;
 }
@@ -137,7 +124,7 @@ static int register_struct_ops(const struct subflow_object *o, struct bpf_object
 		err = -errno;
 		goto fail;
 	}
-	err = pin_fd(link_fd, p->link, level);
+	err = subflow_pin_fd(link_fd, p->link, level);
 	close(link_fd);
 	return err;
 fail:
@@ -177,7 +164,7 @@ static int pin_object(const struct subflow_object *o, void *skel, enum subflow_l
 			return -ENOENT;
 		}
 		if (p != marker())
-			err = pin_fd(bpf_program__fd(prog), p->pin, level);
+			err = subflow_pin_fd(bpf_program__fd(prog), p->pin, level);
 		if (!err && o->kind == SUBFLOW_OBJ_GLOBAL)
 			err = attach_global(o, prog, p, level);
 		if (err)
@@ -201,10 +188,88 @@ static int struct_ops_use_links(struct bpf_object *obj)
 	return 0;
 }
 
+/* The pins one load made or reused: recorded in the engine record. */
+struct pin_list {
+	char names[SUBFLOW_ENGINE_MAX_PINS][SUBFLOW_PIN_NAME_LEN];
+	size_t n;
+};
+
+static int pin_list_add(struct pin_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			return 0;
+	if (l->n == SUBFLOW_ENGINE_MAX_PINS || strlen(name) >= SUBFLOW_PIN_NAME_LEN) {
+		pr_err("pin %s does not fit in the engine record\n", name);
+		return -E2BIG;
+	}
+	snprintf(l->names[l->n++], SUBFLOW_PIN_NAME_LEN, "%s", name);
+	return 0;
+}
+
+static const char *pin_name_of(const struct bpf_map *map)
+{
+	const char *path = bpf_map__pin_path(map), *slash;
+
+	if (!path)
+		return NULL;
+	slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Maps already pinned (left by an earlier engine) are reused by libbpf if
+ * compatible: say clearly which one is not, rather than libbpf's EINVAL.
+ * Those that are not pinned yet will be created: noted in *created. */
+static int check_pinned_maps(struct bpf_object *obj, struct pin_list *created)
+{
+	struct bpf_map *map;
+	const char *name;
+	int fd, err;
+
+	bpf_object__for_each_map(map, obj) {
+		name = pin_name_of(map);
+		if (!name)
+			continue;
+		fd = subflow_pin_get(name);
+		if (fd == -ENOENT) {
+			err = pin_list_add(created, name);
+			if (err)
+				return err;
+			continue;
+		}
+		if (fd < 0)
+			return fd;
+		err = subflow_map_check(fd, name);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Everything object o pinned (or reused), for the record. */
+static int list_object_pins(const struct subflow_object *o, void *skel, struct pin_list *pins)
+{
+	const struct subflow_object_pin *p;
+	struct bpf_map *map;
+	int err = 0;
+
+	bpf_object__for_each_map(map, o->object(skel))
+		if (!err && bpf_map__is_pinned(map))
+			err = pin_list_add(pins, pin_name_of(map));
+	subflow_for_each_pin(o, p) {
+		if (!err && p->pin)
+			err = pin_list_add(pins, p->pin);
+		if (!err && has_global_link(o))
+			err = pin_list_add(pins, p->link);
+	}
+	return err;
+}
+
 /* Open, prepare, load and pin one object. A required object's failure is
  * returned; an optional one's is a warning (its pins are removed). */
 static int load_object(const struct subflow_object *o, const struct bpf_object_open_opts *opts,
-		       void **skelp)
+		       void **skelp, struct pin_list *pins, struct pin_list *created_maps)
 {
 	enum subflow_log_level level = o->optional ? SUBFLOW_LOG_WARN : SUBFLOW_LOG_ERROR;
 	bool loaded = false;
@@ -215,6 +280,8 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 		subflow_log_libbpf(false);
 	*skelp = skel = o->open(opts);
 	err = skel ? 0 : -errno;
+	if (!err)
+		err = check_pinned_maps(o->object(skel), created_maps);
 	if (!err && o->kind == SUBFLOW_OBJ_STRUCT_OPS)
 		err = struct_ops_use_links(o->object(skel));
 	if (!err && o->prepare)
@@ -228,21 +295,23 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 		err = pin_object(o, skel, level);
 	}
 	if (!err)
+		err = list_object_pins(o, skel, pins);
+	if (!err)
 		return 0;
 	unpin_object(o);
-	if (o->optional && o->explain) {
+	if (o->optional && err != -EPROTO && o->explain) {
 		char why[512];
 
 		o->explain(err, loaded ? "attach" : "load", why, sizeof(why));
 		pr_warn("%s unavailable: %s\n", o->name, why);
 		return 0;
 	}
-	if (o->optional) {
+	if (o->optional && err != -EPROTO) {
 		pr_warn("%s unavailable on this kernel (needs %s): %s\n", o->name, o->needs,
 			strerror(-err));
 		return 0;
 	}
-	if (!loaded)
+	if (!loaded && err != -EPROTO)
 		pr_err("cannot load the %s BPF programs: %s (run with -d for the verifier log)\n",
 		       o->name, strerror(-err));
 	return err;
@@ -250,11 +319,12 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 
 /* Load every object; maps are created, or reused when already pinned, by
  * libbpf's pin_root_path. Programs are pinned so that later processes attach
- * the very same programs (their ids never change while the engine lives). */
+ * the very same programs (their ids never change while the engine lives).
+ * The engine record, then the marker, are pinned last. */
 static int load_locked(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = subflow_pin_dir());
-	bool had_map_pin[MAP__COUNT];
+	struct pin_list *pins = NULL, *created_maps = NULL;
 	struct bpf_program *prog;
 	void **skels;
 	size_t i;
@@ -264,32 +334,39 @@ static int load_locked(void)
 	if (err)
 		return err;
 	if (subflow_engine_loaded())
-		return 0;
+		return subflow_engine_abi_check();
 	skels = calloc(subflow_nr_objects, sizeof(*skels));
-	if (!skels)
-		return -ENOMEM;
-	for (i = 0; i < MAP__COUNT; i++)
-		had_map_pin[i] = subflow_pin_exists(subflow_map_names[i]);
+	pins = calloc(1, sizeof(*pins));
+	created_maps = calloc(1, sizeof(*created_maps));
+	if (!skels || !pins || !created_maps) {
+		err = -ENOMEM;
+		goto out;
+	}
 
 	for (i = 0; i < subflow_nr_objects && !err; i++)
-		err = load_object(&subflow_objects[i], &opts, &skels[i]);
+		err = load_object(&subflow_objects[i], &opts, &skels[i], pins, created_maps);
+	if (!err)
+		err = subflow_record_write(pins->names, pins->n);
 	if (!err) {
 		/* The marker's pin says the engine is loaded: pin it last. */
 		prog = bpf_object__find_program_by_name(subflow_objects[0].object(skels[0]),
 							marker()->prog);
-		err = prog ? pin_fd(bpf_program__fd(prog), marker()->pin, SUBFLOW_LOG_ERROR)
+		err = prog ? subflow_pin_fd(bpf_program__fd(prog), marker()->pin, SUBFLOW_LOG_ERROR)
 			   : -ENOENT;
 	}
 	if (err) {
+		unpin(SUBFLOW_ENGINE_RECORD_PIN);
 		for (i = subflow_nr_objects; i-- > 0;)
 			unpin_object(&subflow_objects[i]);
-		for (i = 0; i < MAP__COUNT; i++)
-			if (!had_map_pin[i])
-				unpin(subflow_map_names[i]);
+		for (i = 0; i < created_maps->n; i++)
+			unpin(created_maps->names[i]);
 	}
-	for (i = subflow_nr_objects; i-- > 0;)
+out:
+	for (i = subflow_nr_objects; skels && i-- > 0;)
 		if (skels[i])
 			subflow_objects[i].destroy(skels[i]);
+	free(created_maps);
+	free(pins);
 	free(skels);
 	return err;
 }
@@ -387,7 +464,7 @@ static int attach_hooks(const char *cgroup_path, uint64_t cgroup_id)
 	/* Reverse order: the marker's link, which marks the attachment, last. */
 	for (i = nr_hooks; i-- > 0; pinned++) {
 		cgroup_link_name(name, sizeof(name), cgroup_id, hooks[i].pin);
-		err = pin_fd(hooks[i].link_fd, name, SUBFLOW_LOG_ERROR);
+		err = subflow_pin_fd(hooks[i].link_fd, name, SUBFLOW_LOG_ERROR);
 		if (err)
 			goto out;
 	}
@@ -404,7 +481,27 @@ out:
 	return err;
 }
 
-/* Remove the pins of every hook of one attachment: the links detach. */
+/* Detach the link pinned as `name` (bpf_link_detach: whoever else holds
+ * the link, it stops running) and remove its pin. Only a link is touched. */
+static void detach_link(const char *name)
+{
+	int fd = subflow_pin_get(name);
+
+	if (fd < 0)
+		return;
+	if (subflow_bpf_fd_kind(fd) == SUBFLOW_BPF_LINK) {
+		if (bpf_link_detach(fd) && errno != EOPNOTSUPP)
+			pr_warn("cannot detach link %s: %s\n", name, strerror(errno));
+		unpin(name);
+	} else {
+		pr_warn("left pin %s in place: it is %s, not a link\n", name,
+			subflow_bpf_kind_name(subflow_bpf_fd_kind(fd)));
+	}
+	close(fd);
+}
+
+/* Detach every hook of one attachment and remove their pins; the marker's
+ * last, so that "attached" holds until nothing is. */
 static void detach_hooks(uint64_t cgroup_id)
 {
 	const struct subflow_object_pin *p;
@@ -414,10 +511,14 @@ static void detach_hooks(uint64_t cgroup_id)
 		if (subflow_objects[i].kind != SUBFLOW_OBJ_CGROUP)
 			continue;
 		subflow_for_each_pin(&subflow_objects[i], p) {
+			if (p == marker())
+				continue;
 			cgroup_link_name(name, sizeof(name), cgroup_id, p);
-			unpin(name);
+			detach_link(name);
 		}
 	}
+	cgroup_link_name(name, sizeof(name), cgroup_id, marker());
+	detach_link(name);
 }
 
 int subflow_cgroup_attach(const char *cgroup_path)
@@ -551,7 +652,7 @@ int subflow_cgroup_detach(const char *cgroup_path)
 		err = -ENOENT;
 		goto out;
 	}
-	detach_hooks(cgroup_id);	/* the pins were the last references */
+	detach_hooks(cgroup_id);
 	/* Its policy goes with it (none is fine). */
 	subflow_policy_remove_locked(cgroup_id);
 	map_fd = subflow_map_fd(MAP_ATTACHED_CGROUPS);
@@ -614,61 +715,193 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 	return 0;
 }
 
+/* A pin directory made before engine records existed: its marker is our
+ * tracker program. Its pins are then the ones this version makes. */
+static int legacy_record(struct subflow_engine_record *rec)
+{
+	struct bpf_prog_info info = {};
+	const struct subflow_object_pin *p;
+	__u32 len = sizeof(info);
+	bool ours;
+	int fd;
+
+	fd = subflow_pin_get(marker()->pin);
+	if (fd < 0)
+		return fd;
+	ours = subflow_bpf_fd_kind(fd) == SUBFLOW_BPF_PROG &&
+	       !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !strncmp(info.name, marker()->prog, sizeof(info.name) - 1);
+	close(fd);
+	if (!ours)
+		return -ENOENT;
+	memset(rec, 0, sizeof(*rec));
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		subflow_for_each_pin(&subflow_objects[i], p) {
+			if (p->pin && rec->nr_pins < SUBFLOW_ENGINE_MAX_PINS)
+				snprintf(rec->pins[rec->nr_pins++], SUBFLOW_PIN_NAME_LEN, "%s", p->pin);
+			if (has_global_link(&subflow_objects[i]) &&
+			    rec->nr_pins < SUBFLOW_ENGINE_MAX_PINS)
+				snprintf(rec->pins[rec->nr_pins++], SUBFLOW_PIN_NAME_LEN, "%s", p->link);
+		}
+	}
+	for (int i = 0; i < MAP__COUNT && rec->nr_pins < SUBFLOW_ENGINE_MAX_PINS; i++)
+		snprintf(rec->pins[rec->nr_pins++], SUBFLOW_PIN_NAME_LEN, "%s", subflow_map_names[i]);
+	return 0;
+}
+
+/* What our naming says a recorded pin is. */
+static enum subflow_bpf_kind recorded_kind(const char *name)
+{
+	if (!strncmp(name, "link_", strlen("link_")))
+		return SUBFLOW_BPF_LINK;
+	if (!strncmp(name, PIN_PROG_PREFIX, strlen(PIN_PROG_PREFIX)))
+		return SUBFLOW_BPF_PROG;
+	return SUBFLOW_BPF_MAP;
+}
+
+/* The ids of the engine's programs, from its recorded program pins. */
+static size_t recorded_prog_ids(const struct subflow_engine_record *rec, __u32 *ids)
+{
+	size_t n = 0;
+
+	for (__u32 i = 0; i < rec->nr_pins; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (recorded_kind(rec->pins[i]) != SUBFLOW_BPF_PROG)
+			continue;
+		fd = subflow_pin_get(rec->pins[i]);
+		if (fd < 0)
+			continue;
+		if (subflow_bpf_fd_kind(fd) == SUBFLOW_BPF_PROG &&
+		    !bpf_obj_get_info_by_fd(fd, &info, &len))
+			ids[n++] = info.id;
+		close(fd);
+	}
+	return n;
+}
+
+/* Detach and unpin the cgroup links of the engine's programs (their pins
+ * are named link_cgroup_*; a pin of that name whose link runs another
+ * program is left alone). */
+static void detach_cgroup_links(const __u32 *prog_ids, size_t nr_ids)
+{
+	struct dirent *ent;
+	DIR *dir = subflow_pin_dir_opendir();
+
+	while (dir && (ent = readdir(dir))) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		bool ours = false;
+		int fd;
+
+		if (strncmp(ent->d_name, PIN_LINK_PREFIX, strlen(PIN_LINK_PREFIX)))
+			continue;
+		fd = subflow_pin_get(ent->d_name);
+		if (fd < 0)
+			continue;
+		if (subflow_bpf_fd_kind(fd) == SUBFLOW_BPF_LINK &&
+		    !bpf_obj_get_info_by_fd(fd, &info, &len))
+			for (size_t i = 0; i < nr_ids; i++)
+				ours |= info.prog_id == prog_ids[i];
+		close(fd);
+		if (ours)
+			detach_link(ent->d_name);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* Remove a recorded pin if it is the kind of object we pinned there. */
+static void remove_recorded(const char *name)
+{
+	enum subflow_bpf_kind want = recorded_kind(name), kind;
+	int fd;
+
+	if (want == SUBFLOW_BPF_LINK) {
+		detach_link(name);
+		return;
+	}
+	fd = subflow_pin_get(name);
+	if (fd < 0)
+		return;
+	kind = subflow_bpf_fd_kind(fd);
+	close(fd);
+	if (kind == want)
+		unpin(name);
+	else
+		pr_warn("left pin %s/%s in place: it is %s, and the engine pinned %s there\n",
+			subflow_pin_dir(), name, subflow_bpf_kind_name(kind),
+			subflow_bpf_kind_name(want));
+}
+
+/* Name what stops the directory from going: nothing the engine made. */
+static void report_leftovers(void)
+{
+	char names[512] = "";
+	struct dirent *ent;
+	DIR *dir = subflow_pin_dir_opendir();
+
+	while (dir && (ent = readdir(dir))) {
+		if (ent->d_name[0] == '.')
+			continue;
+		if (names[0])
+			strncat(names, ", ", sizeof(names) - strlen(names) - 1);
+		strncat(names, ent->d_name, sizeof(names) - strlen(names) - 1);
+	}
+	if (dir)
+		closedir(dir);
+	pr_warn("left %s in place: it holds what the engine did not create (%s)\n",
+		subflow_pin_dir(), names);
+}
+
 int subflow_engine_unload(void)
 {
-	const struct subflow_object_pin *p;
-	struct dirent *ent;
-	bool had_any = false;
-	int lock_fd, i, err;
-	size_t k;
-	DIR *dir;
+	struct subflow_engine_record *rec;
+	__u32 prog_ids[SUBFLOW_ENGINE_MAX_PINS];
+	size_t nr_ids;
+	int lock_fd, err;
 
 	err = subflow_pin_dir_check();
 	if (err)
 		return err;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
 	lock_fd = subflow_lock();
-	if (lock_fd < 0)
+	if (lock_fd < 0) {
+		free(rec);
 		return lock_fd;
-	/* Links first, so nothing runs while maps go away: every link pin,
-	 * the cgroup attachments' and the global ones. */
-	dir = subflow_pin_dir_opendir();
-	if (dir) {
-		while ((ent = readdir(dir))) {
-			if (!strncmp(ent->d_name, "link_", strlen("link_"))) {
-				unpin(ent->d_name);
-				had_any = true;
-			}
-		}
-		closedir(dir);
 	}
-	for (k = 0; k < subflow_nr_objects; k++) {
-		subflow_for_each_pin(&subflow_objects[k], p) {
-			if (!p->pin)
-				continue;
-			had_any |= subflow_pin_exists(p->pin);
-			unpin(p->pin);
-		}
-	}
-	for (i = 0; i < MAP__COUNT; i++) {
-		had_any |= subflow_pin_exists(subflow_map_names[i]);
-		unpin(subflow_map_names[i]);
-	}
-	/* What is left in an engine's directory came from another version of
-	 * the engine (a map this binary does not know): the directory is the
-	 * engine's, so it goes too. A directory that held none of our objects
-	 * is left alone, in case --pin-dir named someone else's. */
-	dir = had_any ? subflow_pin_dir_opendir() : NULL;
-	if (dir) {
-		while ((ent = readdir(dir)))
-			if (ent->d_name[0] != '.')
-				unpin(ent->d_name);
-		closedir(dir);
-	}
+	/* Only an engine's directory, and only what its load created. */
+	err = subflow_record_read(rec);
+	if (err == -ENOENT)
+		err = legacy_record(rec);
+	if (err == -ENOENT)
+		pr_err("%s holds no subflow engine (no engine record, no tracker program): "
+		       "nothing removed\n", subflow_pin_dir());
+	if (err)
+		goto out;
+	/* Links first, so nothing runs while maps go away; the record last. */
+	nr_ids = recorded_prog_ids(rec, prog_ids);
+	detach_cgroup_links(prog_ids, nr_ids);
+	for (int pass = SUBFLOW_BPF_LINK; pass >= SUBFLOW_BPF_MAP; pass--)
+		for (__u32 i = 0; i < rec->nr_pins; i++)
+			if ((int)recorded_kind(rec->pins[i]) == pass)
+				remove_recorded(rec->pins[i]);
+	remove_recorded(SUBFLOW_ENGINE_RECORD_PIN);
 	subflow_maps_close();
-	if (rmdir(subflow_pin_dir()) && errno != ENOENT)
-		pr_warn("cannot remove %s: %s\n", subflow_pin_dir(), strerror(errno));
+	if (rmdir(subflow_pin_dir())) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			report_leftovers();
+		else if (errno != ENOENT)
+			pr_warn("cannot remove %s: %s\n", subflow_pin_dir(), strerror(errno));
+	}
+out:
 	subflow_unlock(lock_fd);
-	return had_any ? 0 : -ENOENT;
+	free(rec);
+	return err;
 }
 
 int subflow_percpu_sums(enum subflow_map_id map, uint32_t n, uint64_t *sums)

@@ -11,6 +11,11 @@
  * its program pin says "the engine is loaded" and its per-cgroup link pin
  * says "this cgroup is attached"; both are pinned last.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "track.skel.h"
@@ -116,3 +121,62 @@ const struct subflow_object subflow_objects[] = {
 	},
 };
 const size_t subflow_nr_objects = sizeof(subflow_objects) / sizeof(subflow_objects[0]);
+
+/* The map definitions of every object, by name, for checking pinned maps:
+ * read once per process from the objects themselves (opened, never loaded),
+ * so that the check follows bpf/maps.bpf.h without a copy of it here. */
+static struct subflow_map_def *map_defs;
+static size_t nr_map_defs;
+static pthread_once_t map_defs_once = PTHREAD_ONCE_INIT;
+
+static void add_map_defs(struct bpf_object *obj)
+{
+	struct subflow_map_def *grown;
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t i;
+
+		if (bpf_map__is_internal(map) || bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		for (i = 0; i < nr_map_defs && strcmp(map_defs[i].name, name); i++)
+			;
+		if (i < nr_map_defs)
+			continue;
+		grown = realloc(map_defs, (nr_map_defs + 1) * sizeof(*map_defs));
+		if (!grown)
+			return;
+		map_defs = grown;
+		map_defs[nr_map_defs++] = (struct subflow_map_def){
+			.type = bpf_map__type(map),
+			.key_size = bpf_map__key_size(map),
+			.value_size = bpf_map__value_size(map),
+		};
+		snprintf(map_defs[nr_map_defs - 1].name, sizeof(map_defs->name), "%s", name);
+	}
+}
+
+static void read_map_defs(void)
+{
+	for (size_t i = 0; i < subflow_nr_objects; i++) {
+		void *skel = subflow_objects[i].open(NULL);
+
+		if (!skel)
+			continue;
+		add_map_defs(subflow_objects[i].object(skel));
+		subflow_objects[i].destroy(skel);
+	}
+}
+
+int subflow_object_map_def(const char *name, struct subflow_map_def *def)
+{
+	pthread_once(&map_defs_once, read_map_defs);
+	for (size_t i = 0; i < nr_map_defs; i++) {
+		if (!strcmp(map_defs[i].name, name)) {
+			*def = map_defs[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -66,11 +66,29 @@ enum subflow_map_id {
 };
 extern const char *const subflow_map_names[MAP__COUNT];
 
-/* fd of a pinned map, opened once per process and cached. -ENOENT when the
- * engine is not loaded. */
+/* ---- maps.c: the pinned maps, checked and cached ------------------------- */
+/* fd of a pinned map, opened once per process, cached and rechecked (maps.c
+ * says how). -ENOENT when the engine is not loaded; -EPROTO (with a message)
+ * when the pin is not the map our ABI defines. Do not close it. */
 int subflow_map_fd(enum subflow_map_id map);
 /* Forget cached fds (after unload, or a pin dir change). */
 void subflow_maps_close(void);
+/* The engine record says the pin directory follows our map ABI: 0, or
+ * -EPROTO with a message (another ABI, no record). Cached per directory. */
+int subflow_engine_abi_check(void);
+/* Check that fd (pinned as `name`) is the map our ABI defines there. */
+int subflow_map_check(int fd, const char *name);
+enum subflow_bpf_kind {
+	SUBFLOW_BPF_OTHER,
+	SUBFLOW_BPF_MAP,
+	SUBFLOW_BPF_PROG,
+	SUBFLOW_BPF_LINK,
+};
+/* What a BPF fd is (from /proc/self/fd): map, program, link or other. */
+enum subflow_bpf_kind subflow_bpf_fd_kind(int fd);
+const char *subflow_bpf_kind_name(enum subflow_bpf_kind kind);
+/* Pin fd as "<pin dir>/<name>"; errors logged at `level`. */
+int subflow_pin_fd(int fd, const char *name, enum subflow_log_level level);
 /* Build "<pin dir>/<name>" into buf. */
 int subflow_pin_path(char *buf, size_t size, const char *name);
 /* True when the engine is loaded (its programs are pinned). */
@@ -154,6 +172,22 @@ extern const struct subflow_object subflow_objects[];
 extern const size_t subflow_nr_objects;
 
 #define subflow_for_each_pin(o, p) for ((p) = (o)->pins; (p)->prog || (p)->map; (p)++)
+
+/* The definition of map `name` in the engine's objects; -ENOENT if none. */
+struct subflow_map_def {
+	char name[32];
+	uint32_t type;		/* enum bpf_map_type */
+	uint32_t key_size;
+	uint32_t value_size;
+};
+int subflow_object_map_def(const char *name, struct subflow_map_def *def);
+
+/* ---- engine_record.c: the "engine" pin (struct subflow_engine_record) ----- */
+/* Create, fill and pin the record listing pins[0..nr_pins). */
+int subflow_record_write(char (*pins)[SUBFLOW_PIN_NAME_LEN], size_t nr_pins);
+/* Read it: -ENOENT if there is none, -EPROTO (with a message) if the pin
+ * is not an engine record. */
+int subflow_record_read(struct subflow_engine_record *rec);
 
 /* ---- engine.c ----------------------------------------------------------- */
 /* True when every pin of object o is present (it loaded). */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The pin directory: where it is, that it is ours (private_dir.c), and the
- * maps pinned in it (opened once per process and cached, so queries cost one
- * syscall each). */
+ * pins in it. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -20,30 +19,9 @@
 #include <bpf/bpf.h>
 #include "internal.h"
 
-const char *const subflow_map_names[MAP__COUNT] = {
-	[MAP_CONNS] = "conns",
-	[MAP_SUBFLOWS] = "subflows",
-	[MAP_ATTACHED_CGROUPS] = "attached_cgroups",
-	[MAP_SUBFLOW_SK_KEYS] = "subflow_sk_keys",
-	[MAP_EVENTS] = "events",
-	[MAP_STATS] = "stats",
-	[MAP_POLICY_RULES] = "policy_rules",
-	[MAP_POLICY_PATHS] = "policy_paths",
-	[MAP_POLICY_META] = "policy_meta",
-	[MAP_POLICY_TEXT] = "policy_text",
-	[MAP_CGROUP_POLICY] = "cgroup_policy",
-	[MAP_RULE_HITS] = "rule_hits",
-	[MAP_PATH_DENIALS] = "path_denials",
-	[MAP_POLICY_NO_MATCH] = "policy_no_match",
-	[MAP_CONN_SK_KEYS] = "conn_sk_keys",
-	[MAP_CC_CONNS] = "cc_conns",
-	[MAP_CC_STATS] = "cc_stats",
-};
 
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
 static char pin_dir[PATH_MAX];
-static int map_fds[MAP__COUNT];
-static bool map_fds_ready;	/* map_fds[] filled with -1 */
 /* The pin directory this process checked: dev/ino of its fd. */
 static bool pin_dir_checked;
 static dev_t pin_dir_dev;
@@ -60,17 +38,6 @@ static void pin_dir_init_locked(void)
 	snprintf(pin_dir, sizeof(pin_dir), "%s", env && *env ? env : SUBFLOW_DEFAULT_PIN_DIR);
 }
 
-static void maps_close_locked(void)
-{
-	for (int i = 0; i < MAP__COUNT; i++) {
-		if (map_fds_ready && map_fds[i] >= 0)
-			close(map_fds[i]);
-		map_fds[i] = -1;
-	}
-	map_fds_ready = true;
-	pin_dir_checked = false;
-}
-
 int subflow_set_pin_dir(const char *dir)
 {
 	const char *env = secure_getenv(SUBFLOW_PIN_DIR_ENV);
@@ -82,8 +49,9 @@ int subflow_set_pin_dir(const char *dir)
 	/* Room for the longest pin name after it. */
 	if (strlen(dir) > SUBFLOW_PIN_DIR_MAX)
 		return -ENAMETOOLONG;
+	subflow_maps_close();
 	pthread_mutex_lock(&pins_lock);
-	maps_close_locked();
+	pin_dir_checked = false;
 	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
 	/* Drop a trailing slash so pin paths print cleanly. */
 	for (size_t len = strlen(pin_dir); len > 1 && pin_dir[len - 1] == '/'; len--)
@@ -105,13 +73,6 @@ int subflow_pin_path(char *buf, size_t size, const char *name)
 	int n = snprintf(buf, size, "%s/%s", subflow_pin_dir(), name);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-void subflow_maps_close(void)
-{
-	pthread_mutex_lock(&pins_lock);
-	maps_close_locked();
-	pthread_mutex_unlock(&pins_lock);
 }
 
 /* Open the pin directory and check that it is ours: -ENOENT if absent,
@@ -208,31 +169,17 @@ DIR *subflow_pin_dir_opendir(void)
 	return dir;
 }
 
-int subflow_map_fd(enum subflow_map_id map)
+int subflow_pin_fd(int fd, const char *name, enum subflow_log_level level)
 {
-	int fd;
+	char path[PATH_MAX];
+	int err;
 
-	pthread_mutex_lock(&pins_lock);
-	if (!map_fds_ready)
-		maps_close_locked();
-	fd = map_fds[map];
-	pthread_mutex_unlock(&pins_lock);
-	if (fd >= 0)
-		return fd;
-
-	fd = subflow_pin_get(subflow_map_names[map]);
-	if (fd < 0)
-		return fd;
-
-	pthread_mutex_lock(&pins_lock);
-	if (map_fds[map] >= 0) {	/* another thread won the race */
-		close(fd);
-		fd = map_fds[map];
-	} else {
-		map_fds[map] = fd;
-	}
-	pthread_mutex_unlock(&pins_lock);
-	return fd;
+	err = subflow_pin_path(path, sizeof(path), name);
+	if (!err && bpf_obj_pin(fd, path))
+		err = -errno;
+	if (err)
+		subflow_log(level, "cannot pin %s: %s\n", path, strerror(-err));
+	return err;
 }
 
 bool subflow_pin_exists(const char *name)
