@@ -14,6 +14,16 @@
  *             | keepalive IDLE INTVL COUNT | nodelay
  *   mptcpify on|off
  *
+ * Path-management statements, carried out by `subflowctl daemon` (the
+ * userspace path manager) for the cgroup's connections:
+ *   prefer PATH over PATH [if PATH down]
+ *   open PATH after SIZE|DURATION      (SIZE: bytes the connection has sent)
+ *   keep N subflows
+ *   mode handover|interactive|aggregate
+ *   announce ADDR [to PREFIX]
+ *   ack-timeout DURATION               (how long a path may go without ACK
+ *                                       progress while data is outstanding)
+ *
  * A subflow is on a path when its local side matches one of the path's
  * selectors. Rules are evaluated in file order for each new subflow and the
  * first matching rule decides. The parsed form below is plain data of fixed
@@ -45,6 +55,11 @@ extern "C" {
 #define SUBFLOW_POLICY_MAX_SELECTORS	8	/* per path */
 #define SUBFLOW_POLICY_MAX_RULES	64
 #define SUBFLOW_POLICY_MAX_ERRORS	100	/* then one "too many errors" entry */
+#define SUBFLOW_POLICY_MAX_STATEMENTS	32	/* path-management statements */
+#define SUBFLOW_POLICY_MAX_KEEP		8	/* keep N subflows: N at most */
+/* A path is unusable when data outstanding on it saw no ACK progress for
+ * this long (ack-timeout); the default when the policy does not say. */
+#define SUBFLOW_POLICY_DEFAULT_ACK_TIMEOUT_MS	300
 /* A buffer of this size always holds subflow_policy_format()'s output. */
 #define SUBFLOW_POLICY_TEXT_MAX		65536
 
@@ -122,6 +137,35 @@ struct subflow_policy_rule {
 	unsigned int line;			/* where it was written, for messages */
 };
 
+/* Path-management statements (the daemon carries them out). */
+enum subflow_policy_statement_kind {
+	SUBFLOW_POLICY_STMT_PREFER = 1,	/* prefer path over other [if unless_up down] */
+	SUBFLOW_POLICY_STMT_OPEN,	/* open path after after_bytes | after_ms */
+	SUBFLOW_POLICY_STMT_KEEP,	/* keep count subflows */
+	SUBFLOW_POLICY_STMT_ANNOUNCE,	/* announce addr [to to] */
+};
+
+struct subflow_policy_statement {
+	enum subflow_policy_statement_kind kind;
+	int path;		/* PREFER: the preferred path; OPEN: the one to open; else -1 */
+	int other;		/* PREFER: the backup path; else -1 */
+	int unless_up;		/* PREFER: in force only while this path is unusable; -1: always */
+	uint64_t after_bytes;	/* OPEN: once the connection has sent this many bytes (0: no) */
+	uint32_t after_ms;	/* OPEN: once the connection has lived this long (0: no) */
+	uint32_t count;		/* KEEP */
+	struct subflow_policy_prefix addr;	/* ANNOUNCE: one host address (full length) */
+	struct subflow_policy_prefix to;	/* ANNOUNCE: peers in this prefix; family 0: any */
+	unsigned int line;	/* where it was written, for messages */
+	unsigned int col;	/* of its first value (path, count, address), for messages */
+};
+
+enum subflow_policy_mode {
+	SUBFLOW_POLICY_MODE_UNSET = 0,
+	SUBFLOW_POLICY_MODE_HANDOVER,		/* the first path, the others as backups in order */
+	SUBFLOW_POLICY_MODE_INTERACTIVE,	/* every path in use, dead ones set aside fast */
+	SUBFLOW_POLICY_MODE_AGGREGATE,		/* every path in use, broken subflows re-created */
+};
+
 enum subflow_policy_mptcpify {
 	SUBFLOW_POLICY_MPTCPIFY_UNSET = 0,
 	SUBFLOW_POLICY_MPTCPIFY_ON,
@@ -134,7 +178,15 @@ struct subflow_policy {
 	unsigned int nr_rules;
 	struct subflow_policy_rule rules[SUBFLOW_POLICY_MAX_RULES];
 	enum subflow_policy_mptcpify mptcpify;
+	/* Path management (see the top of this file). */
+	unsigned int nr_statements;
+	struct subflow_policy_statement statements[SUBFLOW_POLICY_MAX_STATEMENTS];
+	enum subflow_policy_mode mode;
+	uint32_t ack_timeout_ms;	/* 0: SUBFLOW_POLICY_DEFAULT_ACK_TIMEOUT_MS */
 };
+
+/* "handover", "interactive", "aggregate"; NULL for UNSET or an unknown value. */
+SUBFLOW_API const char *subflow_policy_mode_name(enum subflow_policy_mode mode);
 
 /* One error, `text` reads "FILE:LINE:COL: error: what was found, what was
  * expected". line and col are 1-based (col counts bytes, a tab is one); both
@@ -180,8 +232,8 @@ SUBFLOW_API void subflow_policy_free(struct subflow_policy *policy);
 
 SUBFLOW_API void subflow_policy_errors_free(struct subflow_policy_errors *errs);
 
-/* Print `policy` in canonical form (one line per mptcpify, path and rule,
- * in that order) into buf, always NUL-terminated. Parsing the text gives a
+/* Print `policy` in canonical form (one line per mptcpify, path, rule, then
+ * mode, ack-timeout and the path-management statements, in that order) into buf, always NUL-terminated. Parsing the text gives a
  * policy equal to `policy` (see subflow_policy_equal). Returns 0, -ENOSPC
  * when buf is too small (SUBFLOW_POLICY_TEXT_MAX always suffices), or -EINVAL
  * when the policy is not one the parser could have produced. */

@@ -123,6 +123,18 @@ struct subflow_compiled_policy *compile_policy_file(const char *file, int *statu
 
 /* ---- check / load / unload ----------------------------------------------- */
 
+/* Path-management lines of a compiled policy: those of its canonical text
+ * after the mptcpify, path and rule lines. */
+static unsigned int pm_line_count(const struct subflow_compiled_policy *c)
+{
+	unsigned int lines = 0, before;
+
+	for (const char *t = c->text; *t; t++)
+		lines += *t == '\n';
+	before = (c->meta.mptcpify != SUBFLOW_MPTCPIFY_UNSET) + c->meta.nr_paths + c->meta.nr_rules;
+	return lines > before ? lines - before : 0;
+}
+
 static int do_check(int argc, char **argv)
 {
 	struct subflow_policy_errors errs = {};
@@ -152,6 +164,7 @@ static int do_check(int argc, char **argv)
 		} else {
 			jsonw_uint_field(json_wtr, "paths", c->meta.nr_paths);
 			jsonw_uint_field(json_wtr, "rules", c->meta.nr_rules);
+			jsonw_uint_field(json_wtr, "path_management", pm_line_count(c));
 			json_warnings(c);
 		}
 		jsonw_end_object(json_wtr);
@@ -160,9 +173,9 @@ static int do_check(int argc, char **argv)
 			fprintf(stderr, "%s\n", errs.items[i].text);
 	} else {
 		print_policy_warnings(c);
-		printf("%s: ok (%u path%s, %u rule%s)\n", file, c->meta.nr_paths,
-		       c->meta.nr_paths == 1 ? "" : "s", c->meta.nr_rules,
-		       c->meta.nr_rules == 1 ? "" : "s");
+		printf("%s: ok (%u path%s, %u rule%s, %u path-management line%s)\n", file,
+		       c->meta.nr_paths, c->meta.nr_paths == 1 ? "" : "s", c->meta.nr_rules,
+		       c->meta.nr_rules == 1 ? "" : "s", pm_line_count(c), pm_line_count(c) == 1 ? "" : "s");
 	}
 	subflow_policy_errors_free(&errs);
 	free(c);
@@ -293,10 +306,11 @@ static void device_str(const struct subflow_policy *parsed, unsigned int path, u
 	snprintf(buf, size, "#%u", ifindex);
 }
 
-/* The canonical text, one line per mptcpify, path and rule, in that order
+/* The canonical text, one line per mptcpify, path and rule, then the
+ * path-management lines (mode, ack-timeout, statements), in that order
  * (subflow_policy_format): lines[] points into text, which is modified. */
 struct text_lines {
-	char *line[1 + SUBFLOW_POLICY_PATHS + SUBFLOW_POLICY_RULES];
+	char *line[1 + SUBFLOW_POLICY_PATHS + SUBFLOW_POLICY_RULES + 2 + SUBFLOW_POLICY_MAX_STATEMENTS];
 	unsigned int count;
 	unsigned int first_path, first_rule;
 	bool usable;
@@ -317,7 +331,19 @@ static void split_text(char *text, const struct subflow_policy_meta *meta, struc
 	}
 	tl->first_path = meta->mptcpify != SUBFLOW_MPTCPIFY_UNSET;
 	tl->first_rule = tl->first_path + meta->nr_paths;
-	tl->usable = tl->count == tl->first_rule + meta->nr_rules;
+	tl->usable = tl->count >= tl->first_rule + meta->nr_rules;
+}
+
+/* The path-management lines: those after the rules. */
+static unsigned int pm_lines(const struct text_lines *tl, const struct subflow_policy_meta *meta)
+{
+	return tl->usable ? tl->count - (tl->first_rule + meta->nr_rules) : 0;
+}
+
+static const char *pm_line(const struct text_lines *tl, const struct subflow_policy_meta *meta,
+			   unsigned int i)
+{
+	return tl->line[tl->first_rule + meta->nr_rules + i];
 }
 
 static const char *path_line(const struct text_lines *tl, unsigned int i)
@@ -405,6 +431,12 @@ static void show_json(const char *cgroup, struct subflow_policy_state *st,
 	}
 	jsonw_end_array(json_wtr);
 	jsonw_uint_field(json_wtr, "no_match", st->no_match);
+	/* Carried out by `subflowctl daemon`, not by the BPF programs. */
+	jsonw_name(json_wtr, "path_management");
+	jsonw_start_array(json_wtr);
+	for (unsigned int i = 0; i < pm_lines(tl, &st->meta); i++)
+		jsonw_string(json_wtr, pm_line(tl, &st->meta, i));
+	jsonw_end_array(json_wtr);
 	jsonw_string_field(json_wtr, "text", text);
 	jsonw_end_object(json_wtr);
 }
@@ -479,6 +511,11 @@ static void show_text(const char *cgroup, struct subflow_policy_state *st,
 	}
 	printf("  no rule matched: %" PRIu64 " subflow%s\n", st->no_match,
 	       st->no_match == 1 ? "" : "s");
+	if (pm_lines(tl, &st->meta)) {
+		printf("  path management (subflowctl daemon):\n");
+		for (i = 0; i < pm_lines(tl, &st->meta); i++)
+			printf("    %s\n", pm_line(tl, &st->meta, i));
+	}
 }
 
 static int show_one(uint64_t cgroup_id, const char *cgroup_path, bool first)

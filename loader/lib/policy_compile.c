@@ -407,6 +407,27 @@ static void collect_unnamed(struct compiler *c)
 	}
 }
 
+/* ---- path-management statements ------------------------------------------- */
+
+/* The daemon carries them out; what can be known now is checked now: an
+ * announced address must be one of this host's. */
+static void check_statement(struct compiler *c, const struct subflow_policy_statement *st)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int err;
+
+	if (st->kind != SUBFLOW_POLICY_STMT_ANNOUNCE ||
+	    subflow_host_find_addr(&c->host, st->addr.family, st->addr.addr))
+		return;
+	inet_ntop(st->addr.family, st->addr.addr, addr, sizeof(addr));
+	c->nr_errors++;
+	err = subflow_policy_add_error(c->errs, c->filename, st->line, st->col,
+				       "announce %s: not an address of this host (network namespace)",
+				       addr);
+	if (err)
+		c->fatal = err;
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
@@ -448,7 +469,7 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	}
 	memcpy(out->text, text, strlen(text) + 1);
 
-	if (p->nr_paths && (err = subflow_host_read(&c.host))) {
+	if ((p->nr_paths || p->nr_statements) && (err = subflow_host_read(&c.host))) {
 		subflow_policy_add_error(errs, c.filename, 0, 0,
 					 "cannot list this host's addresses: %s", strerror(-err));
 		goto out;
@@ -457,6 +478,8 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 		compile_path(&c, i);
 	for (i = 0; i < p->nr_rules; i++)
 		compile_rule(&p->rules[i], &out->rules[i]);
+	for (i = 0; i < p->nr_statements; i++)
+		check_statement(&c, &p->statements[i]);
 	if (!c.nr_errors) {
 		warn_unbindable_paths(&c);
 		collect_unnamed(&c);

@@ -53,6 +53,9 @@ struct parser {
 	unsigned int nr_path_lines;
 	unsigned int nr_rule_lines;
 	unsigned int mptcpify_line;
+	unsigned int mode_line, ack_timeout_line, keep_line;
+	unsigned int nr_statement_lines;
+	unsigned int first_prefer_line;
 
 	char *line_buf;
 	size_t line_buf_size;
@@ -932,6 +935,375 @@ static void parse_mptcpify_line(struct parser *p)
 			 p->tokens[2].text, value->text);
 }
 
+/* ---- path-management statements ---------------------------------------- */
+
+/* A path named on an earlier line; its index, or -1 after an error. */
+static int statement_path(struct parser *p, const struct token *tok)
+{
+	const char *names[SUBFLOW_POLICY_MAX_PATHS];
+	int index = find_path(p->policy, tok->text);
+
+	if (index >= 0)
+		return index;
+	for (unsigned int i = 0; i < p->policy->nr_paths; i++)
+		names[i] = p->policy->paths[i].name;
+	error_unknown_word(p, tok, "path", "the name of a path defined on an earlier line", names,
+			   p->policy->nr_paths);
+	return -1;
+}
+
+/* The word at tokens[i] must be `word`; else an error and false. */
+static bool expect_word(struct parser *p, unsigned int i, const char *word, const char *after)
+{
+	char quoted[32];
+
+	if (i >= p->nr_tokens) {
+		snprintf(quoted, sizeof(quoted), "'%s'", word);
+		error_missing(p, quoted, after);
+		return false;
+	}
+	if (strcmp(p->tokens[i].text, word)) {
+		error_at(p, p->tokens[i].col, "unexpected '%.64s' after '%s', expected '%s'",
+			 p->tokens[i].text, after, word);
+		return false;
+	}
+	return true;
+}
+
+/* Nothing may follow tokens[i - 1]. */
+static bool expect_end(struct parser *p, unsigned int i, const char *after)
+{
+	if (i >= p->nr_tokens)
+		return true;
+	error_at(p, p->tokens[i].col, "unexpected '%.64s' after '%s', expected end of line",
+		 p->tokens[i].text, after);
+	return false;
+}
+
+static struct subflow_policy_statement *new_statement(struct parser *p,
+						      enum subflow_policy_statement_kind kind)
+{
+	struct subflow_policy_statement *st;
+
+	if (++p->nr_statement_lines > SUBFLOW_POLICY_MAX_STATEMENTS) {
+		error_at(p, p->tokens[0].col, "too many path-management statements, expected at most %d",
+			 SUBFLOW_POLICY_MAX_STATEMENTS);
+		return NULL;
+	}
+	st = &p->policy->statements[p->policy->nr_statements];
+	memset(st, 0, sizeof(*st));
+	st->kind = kind;
+	st->path = st->other = st->unless_up = -1;
+	st->line = p->line;
+	st->col = p->nr_tokens > 1 ? p->tokens[1].col : p->end_col;
+	return st;
+}
+
+static void commit_statement(struct parser *p)
+{
+	p->policy->nr_statements++;
+}
+
+static bool mode_conflict(struct parser *p, const char *what)
+{
+	if (!p->mode_line)
+		return false;
+	error_at(p, p->tokens[0].col, "'%s' cannot be combined with 'mode %s' at line %u: the mode decides which paths to prefer and keep",
+		 what, subflow_policy_mode_name(p->policy->mode), p->mode_line);
+	return true;
+}
+
+/* prefer PATH over PATH [if PATH down] */
+static void parse_prefer_line(struct parser *p)
+{
+	struct subflow_policy_statement *st;
+	int path, other, unless = -1;
+
+	if (mode_conflict(p, "prefer"))
+		return;
+	if (p->nr_tokens < 2) {
+		error_missing(p, "a path name", "prefer");
+		return;
+	}
+	path = statement_path(p, &p->tokens[1]);
+	if (!expect_word(p, 2, "over", p->tokens[1].text))
+		return;
+	if (p->nr_tokens < 4) {
+		error_missing(p, "a path name", "over");
+		return;
+	}
+	other = statement_path(p, &p->tokens[3]);
+	if (p->nr_tokens > 4) {
+		if (!expect_word(p, 4, "if", p->tokens[3].text))
+			return;
+		if (p->nr_tokens < 6) {
+			error_missing(p, "a path name", "if");
+			return;
+		}
+		unless = statement_path(p, &p->tokens[5]);
+		if (!expect_word(p, 6, "down", p->tokens[5].text) || !expect_end(p, 7, "down"))
+			return;
+		if (unless < 0)
+			return;
+	}
+	if (path < 0 || other < 0)
+		return;
+	if (path == other) {
+		error_at(p, p->tokens[3].col, "path '%s' preferred over itself, expected another path",
+			 p->tokens[3].text);
+		return;
+	}
+	if (unless == path || unless == other) {
+		error_at(p, p->tokens[5].col, "'if %s down' names a path of this preference, expected a third path",
+			 p->tokens[5].text);
+		return;
+	}
+	for (unsigned int i = 0; i < p->policy->nr_statements; i++) {
+		const struct subflow_policy_statement *o = &p->policy->statements[i];
+
+		if (o->kind != SUBFLOW_POLICY_STMT_PREFER || o->unless_up != unless)
+			continue;
+		if (o->path == other && o->other == path) {
+			error_at(p, p->tokens[1].col, "'prefer %s over %s' contradicts 'prefer %s over %s' at line %u",
+				 p->tokens[1].text, p->tokens[3].text, p->tokens[3].text,
+				 p->tokens[1].text, o->line);
+			return;
+		}
+		if (o->path == path && o->other == other) {
+			error_at(p, p->tokens[0].col, "'prefer %s over %s' given twice, already at line %u",
+				 p->tokens[1].text, p->tokens[3].text, o->line);
+			return;
+		}
+	}
+	st = new_statement(p, SUBFLOW_POLICY_STMT_PREFER);
+	if (!st)
+		return;
+	st->path = path;
+	st->other = other;
+	st->unless_up = unless;
+	if (!p->first_prefer_line)
+		p->first_prefer_line = p->line;
+	commit_statement(p);
+}
+
+/* open PATH after SIZE|DURATION */
+static void parse_open_line(struct parser *p)
+{
+	struct subflow_policy_statement *st;
+	const struct token *value;
+	uint64_t v;
+	bool exact;
+	int path, err;
+
+	if (p->nr_tokens < 2) {
+		error_missing(p, "a path name", "open");
+		return;
+	}
+	path = statement_path(p, &p->tokens[1]);
+	if (!expect_word(p, 2, "after", p->tokens[1].text))
+		return;
+	if (p->nr_tokens < 4) {
+		error_missing(p, "a size (e.g. 1mb) or a duration (e.g. 10s)", "after");
+		return;
+	}
+	value = &p->tokens[3];
+	if (!expect_end(p, 4, value->text))
+		return;
+	st = new_statement(p, SUBFLOW_POLICY_STMT_OPEN);
+	if (!st)
+		return;
+	/* Sizes and durations have distinct units: try sizes first. */
+	err = subflow_parse_with_unit(value->text, subflow_size_units, subflow_nr_size_units, &v, &exact);
+	if (!err) {
+		if (!v) {
+			error_at(p, value->col, "'open %s after %s': expected more than 0 bytes",
+				 p->tokens[1].text, value->text);
+			return;
+		}
+		st->after_bytes = v;
+	} else {
+		err = subflow_parse_with_unit(value->text, subflow_duration_units,
+					      subflow_nr_duration_units, &v, &exact);
+		if (err == -ENOENT || err == -ENODATA || err == -EINVAL) {
+			error_at(p, value->col, "invalid size or duration '%.64s', expected e.g. 1mb (%s) or 10s (%s)",
+				 value->text, SUBFLOW_SIZE_UNITS_HELP, SUBFLOW_DURATION_UNITS_HELP);
+			return;
+		}
+		if (err || !v || v > UINT32_MAX) {
+			error_at(p, value->col, "duration '%.64s' out of range, expected 1ms..49d",
+				 value->text);
+			return;
+		}
+		st->after_ms = v;
+	}
+	if (path < 0)
+		return;
+	for (unsigned int i = 0; i < p->policy->nr_statements; i++) {
+		const struct subflow_policy_statement *o = &p->policy->statements[i];
+
+		if (o->kind == SUBFLOW_POLICY_STMT_OPEN && o->path == path) {
+			error_at(p, p->tokens[1].col, "'open %s' given twice, already at line %u",
+				 p->tokens[1].text, o->line);
+			return;
+		}
+	}
+	st->path = path;
+	commit_statement(p);
+}
+
+/* keep N subflows */
+static void parse_keep_line(struct parser *p)
+{
+	struct subflow_policy_statement *st;
+	uint64_t n;
+
+	if (mode_conflict(p, "keep"))
+		return;
+	if (p->keep_line) {
+		error_at(p, p->tokens[0].col, "'keep' given twice, already at line %u", p->keep_line);
+		return;
+	}
+	p->keep_line = p->line;
+	if (p->nr_tokens < 2) {
+		error_missing(p, "a number of subflows", "keep");
+		return;
+	}
+	if (parse_number(p, &p->tokens[1], "number of subflows", 1, SUBFLOW_POLICY_MAX_KEEP, &n))
+		return;
+	if (!expect_word(p, 2, n == 1 ? "subflow" : "subflows", p->tokens[1].text) ||
+	    !expect_end(p, 3, p->tokens[2].text))
+		return;
+	st = new_statement(p, SUBFLOW_POLICY_STMT_KEEP);
+	if (!st)
+		return;
+	st->count = n;
+	commit_statement(p);
+}
+
+/* announce ADDR [to PREFIX] */
+static void parse_announce_line(struct parser *p)
+{
+	struct subflow_policy_statement *st;
+	struct subflow_policy_prefix addr, to = {};
+
+	if (p->nr_tokens < 2) {
+		error_missing(p, "an address", "announce");
+		return;
+	}
+	if (parse_prefix(p, &p->tokens[1], "address", &addr))
+		return;
+	if (addr.len != (addr.family == AF_INET6 ? 128 : 32)) {
+		error_at(p, p->tokens[1].col, "'announce %.64s': expected one address, not a prefix",
+			 p->tokens[1].text);
+		return;
+	}
+	if (p->nr_tokens > 2) {
+		if (!expect_word(p, 2, "to", p->tokens[1].text))
+			return;
+		if (p->nr_tokens < 4) {
+			error_missing(p, "a prefix of peers", "to");
+			return;
+		}
+		if (parse_prefix(p, &p->tokens[3], "prefix", &to) || !expect_end(p, 4, p->tokens[3].text))
+			return;
+		if (to.family != addr.family) {
+			error_at(p, p->tokens[3].col, "'to %.64s' is of another family than %.64s: an address is announced to peers of its family",
+				 p->tokens[3].text, p->tokens[1].text);
+			return;
+		}
+	}
+	for (unsigned int i = 0; i < p->policy->nr_statements; i++) {
+		const struct subflow_policy_statement *o = &p->policy->statements[i];
+
+		if (o->kind == SUBFLOW_POLICY_STMT_ANNOUNCE && !memcmp(&o->addr, &addr, sizeof(addr)) &&
+		    !memcmp(&o->to, &to, sizeof(to))) {
+			error_at(p, p->tokens[1].col, "'announce %.64s' given twice, already at line %u",
+				 p->tokens[1].text, o->line);
+			return;
+		}
+	}
+	st = new_statement(p, SUBFLOW_POLICY_STMT_ANNOUNCE);
+	if (!st)
+		return;
+	st->addr = addr;
+	st->to = to;
+	commit_statement(p);
+}
+
+static const char *const mode_names[] = {
+	[SUBFLOW_POLICY_MODE_HANDOVER] = "handover",
+	[SUBFLOW_POLICY_MODE_INTERACTIVE] = "interactive",
+	[SUBFLOW_POLICY_MODE_AGGREGATE] = "aggregate",
+};
+
+const char *subflow_policy_mode_name(enum subflow_policy_mode mode)
+{
+	if ((int)mode <= 0 || mode >= ARRAY_SIZE(mode_names))
+		return NULL;
+	return mode_names[mode];
+}
+
+/* mode handover|interactive|aggregate */
+static void parse_mode_line(struct parser *p)
+{
+	static const char *const values[] = { "handover", "interactive", "aggregate" };
+	const struct token *value;
+
+	if (p->mode_line) {
+		error_at(p, p->tokens[0].col, "'mode' given twice, already set at line %u", p->mode_line);
+		return;
+	}
+	if (p->first_prefer_line || p->keep_line) {
+		error_at(p, p->tokens[0].col, "'mode' cannot be combined with '%s' at line %u: the mode decides which paths to prefer and keep",
+			 p->first_prefer_line ? "prefer" : "keep",
+			 p->first_prefer_line ? p->first_prefer_line : p->keep_line);
+		return;
+	}
+	p->mode_line = p->line;
+	if (p->nr_tokens < 2) {
+		error_missing(p, "handover, interactive or aggregate", "mode");
+		return;
+	}
+	value = &p->tokens[1];
+	for (unsigned int m = SUBFLOW_POLICY_MODE_HANDOVER; m <= SUBFLOW_POLICY_MODE_AGGREGATE; m++)
+		if (!strcmp(value->text, mode_names[m])) {
+			if (expect_end(p, 2, value->text))
+				p->policy->mode = m;
+			return;
+		}
+	error_unknown_word(p, value, "mode", "handover, interactive or aggregate", values,
+			   ARRAY_SIZE(values));
+}
+
+/* ack-timeout DURATION */
+static void parse_ack_timeout_line(struct parser *p)
+{
+	const struct token *value;
+	uint64_t ms;
+	bool exact;
+
+	if (p->ack_timeout_line) {
+		error_at(p, p->tokens[0].col, "'ack-timeout' given twice, already set at line %u",
+			 p->ack_timeout_line);
+		return;
+	}
+	p->ack_timeout_line = p->line;
+	if (p->nr_tokens < 2) {
+		error_missing(p, "a duration (e.g. 300ms)", "ack-timeout");
+		return;
+	}
+	value = &p->tokens[1];
+	if (parse_duration_ms(p, value, "ack-timeout", &ms, &exact))
+		return;
+	if (!exact || ms < 10 || ms > 60000) {
+		error_at(p, value->col, "ack-timeout '%.64s' out of range, expected a whole number of milliseconds from 10ms to 60s",
+			 value->text);
+		return;
+	}
+	if (expect_end(p, 2, value->text))
+		p->policy->ack_timeout_ms = ms;
+}
+
 /* ---- lines ------------------------------------------------------------- */
 
 /* Split one line into NUL-terminated words in line_buf. Spaces, tabs and
@@ -994,7 +1366,8 @@ static int split_line(struct parser *p, const char *line, size_t len)
 
 static void parse_line(struct parser *p)
 {
-	static const char *const keywords[] = { "path", "rule", "mptcpify" };
+	static const char *const keywords[] = { "path", "rule", "mptcpify", "prefer", "open",
+						"keep", "mode", "announce", "ack-timeout" };
 	const char *keyword = p->tokens[0].text;
 
 	if (!strcmp(keyword, "path"))
@@ -1003,8 +1376,21 @@ static void parse_line(struct parser *p)
 		parse_rule_line(p);
 	else if (!strcmp(keyword, "mptcpify"))
 		parse_mptcpify_line(p);
+	else if (!strcmp(keyword, "prefer"))
+		parse_prefer_line(p);
+	else if (!strcmp(keyword, "open"))
+		parse_open_line(p);
+	else if (!strcmp(keyword, "keep"))
+		parse_keep_line(p);
+	else if (!strcmp(keyword, "mode"))
+		parse_mode_line(p);
+	else if (!strcmp(keyword, "announce"))
+		parse_announce_line(p);
+	else if (!strcmp(keyword, "ack-timeout"))
+		parse_ack_timeout_line(p);
 	else
-		error_unknown_word(p, &p->tokens[0], "keyword", "'path', 'rule' or 'mptcpify'",
+		error_unknown_word(p, &p->tokens[0], "keyword",
+				   "'path', 'rule', 'mptcpify', 'prefer', 'open', 'keep', 'mode', 'announce' or 'ack-timeout'",
 				   keywords, ARRAY_SIZE(keywords));
 }
 
@@ -1314,6 +1700,73 @@ static int format_rule(struct text_out *o, const struct subflow_policy *policy,
 	return 0;
 }
 
+/* The largest unit that divides it exactly: decimal first, then binary. */
+static void format_size(struct text_out *o, uint64_t bytes)
+{
+	static const char *const order[] = { "gb", "mb", "kb", "gib", "mib", "kib" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		for (size_t u = 0; u < subflow_nr_size_units; u++)
+			if (!strcmp(subflow_size_units[u].name, order[i]) &&
+			    bytes % subflow_size_units[u].factor == 0) {
+				out_printf(o, " %llu%s",
+					   (unsigned long long)(bytes / subflow_size_units[u].factor),
+					   order[i]);
+				return;
+			}
+	out_printf(o, " %llub", (unsigned long long)bytes);
+}
+
+static bool path_index_valid(const struct subflow_policy *policy, int index)
+{
+	return index >= 0 && index < (int)policy->nr_paths;
+}
+
+static int format_statement(struct text_out *o, const struct subflow_policy *policy,
+			    const struct subflow_policy_statement *st)
+{
+	switch (st->kind) {
+	case SUBFLOW_POLICY_STMT_PREFER:
+		if (!path_index_valid(policy, st->path) || !path_index_valid(policy, st->other) ||
+		    (st->unless_up != -1 && !path_index_valid(policy, st->unless_up)))
+			return -EINVAL;
+		out_printf(o, "prefer %s over %s", policy->paths[st->path].name,
+			   policy->paths[st->other].name);
+		if (st->unless_up >= 0)
+			out_printf(o, " if %s down", policy->paths[st->unless_up].name);
+		break;
+	case SUBFLOW_POLICY_STMT_OPEN:
+		if (!path_index_valid(policy, st->path) || !st->after_bytes == !st->after_ms)
+			return -EINVAL;
+		out_printf(o, "open %s after", policy->paths[st->path].name);
+		if (st->after_bytes)
+			format_size(o, st->after_bytes);
+		else
+			format_duration_ms(o, st->after_ms);
+		break;
+	case SUBFLOW_POLICY_STMT_KEEP:
+		if (!st->count || st->count > SUBFLOW_POLICY_MAX_KEEP)
+			return -EINVAL;
+		out_printf(o, "keep %u %s", st->count, st->count == 1 ? "subflow" : "subflows");
+		break;
+	case SUBFLOW_POLICY_STMT_ANNOUNCE:
+		out_printf(o, "announce");
+		if (st->addr.len != (st->addr.family == AF_INET6 ? 128 : 32) ||
+		    format_prefix(o, &st->addr))
+			return -EINVAL;
+		if (st->to.family) {
+			out_printf(o, " to");
+			if (st->to.family != st->addr.family || format_prefix(o, &st->to))
+				return -EINVAL;
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+	out_printf(o, "\n");
+	return 0;
+}
+
 int subflow_policy_format(const struct subflow_policy *policy, char *buf, size_t size)
 {
 	struct text_out o = { .buf = buf, .size = size };
@@ -1335,6 +1788,21 @@ int subflow_policy_format(const struct subflow_policy *policy, char *buf, size_t
 		err = format_path(&o, &policy->paths[i]);
 	for (i = 0; i < policy->nr_rules && !err; i++)
 		err = format_rule(&o, policy, &policy->rules[i]);
+	if (!err && policy->mode) {
+		if (!subflow_policy_mode_name(policy->mode))
+			err = -EINVAL;
+		else
+			out_printf(&o, "mode %s\n", subflow_policy_mode_name(policy->mode));
+	}
+	if (!err && policy->ack_timeout_ms) {
+		out_printf(&o, "ack-timeout");
+		format_duration_ms(&o, policy->ack_timeout_ms);
+		out_printf(&o, "\n");
+	}
+	if (policy->nr_statements > SUBFLOW_POLICY_MAX_STATEMENTS)
+		err = -EINVAL;
+	for (i = 0; i < policy->nr_statements && !err; i++)
+		err = format_statement(&o, policy, &policy->statements[i]);
 	if (err) {
 		buf[0] = '\0';
 		return err;
@@ -1389,14 +1857,28 @@ static bool rule_equal(const struct subflow_policy_rule *a, const struct subflow
 	       a->keepalive_count == b->keepalive_count;
 }
 
+static bool statement_equal(const struct subflow_policy_statement *a,
+			    const struct subflow_policy_statement *b)
+{
+	return a->kind == b->kind && a->path == b->path && a->other == b->other &&
+	       a->unless_up == b->unless_up && a->after_bytes == b->after_bytes &&
+	       a->after_ms == b->after_ms && a->count == b->count &&
+	       prefix_equal(&a->addr, &b->addr) && prefix_equal(&a->to, &b->to);
+}
+
 bool subflow_policy_equal(const struct subflow_policy *a, const struct subflow_policy *b)
 {
 	unsigned int i;
 
 	if (a->mptcpify != b->mptcpify || a->nr_paths != b->nr_paths ||
 	    a->nr_rules != b->nr_rules || a->nr_paths > SUBFLOW_POLICY_MAX_PATHS ||
-	    a->nr_rules > SUBFLOW_POLICY_MAX_RULES)
+	    a->nr_rules > SUBFLOW_POLICY_MAX_RULES || a->mode != b->mode ||
+	    a->ack_timeout_ms != b->ack_timeout_ms || a->nr_statements != b->nr_statements ||
+	    a->nr_statements > SUBFLOW_POLICY_MAX_STATEMENTS)
 		return false;
+	for (i = 0; i < a->nr_statements; i++)
+		if (!statement_equal(&a->statements[i], &b->statements[i]))
+			return false;
 	for (i = 0; i < a->nr_paths; i++)
 		if (!path_equal(&a->paths[i], &b->paths[i]))
 			return false;

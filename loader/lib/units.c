@@ -16,6 +16,12 @@ const struct subflow_unit subflow_duration_units[] = {
 const size_t subflow_nr_duration_units =
 	sizeof(subflow_duration_units) / sizeof(subflow_duration_units[0]);
 
+const struct subflow_unit subflow_size_units[] = {
+	{ "b", 1 }, { "kb", 1000 }, { "mb", 1000000 }, { "gb", 1000000000 },
+	{ "kib", 1024 }, { "mib", 1048576 }, { "gib", 1073741824 },
+};
+const size_t subflow_nr_size_units = sizeof(subflow_size_units) / sizeof(subflow_size_units[0]);
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';

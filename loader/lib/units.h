@@ -24,6 +24,11 @@ extern const struct subflow_unit subflow_duration_units[];
 extern const size_t subflow_nr_duration_units;
 #define SUBFLOW_DURATION_UNITS_HELP "ms, s, m, h"
 
+/* Sizes in bytes: decimal (kb = 1000 bytes) and binary (kib = 1024). */
+extern const struct subflow_unit subflow_size_units[];
+extern const size_t subflow_nr_size_units;
+#define SUBFLOW_SIZE_UNITS_HELP "b, kb, mb, gb, kib, mib, gib"
+
 /* "2mbit", "2.5s": a decimal number with an optional fraction, then a unit
  * (case-insensitive). *value is the number times the unit's factor, rounded
  * down; *exact says whether nothing was rounded away. -EINVAL: not a number;

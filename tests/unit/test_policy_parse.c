@@ -411,7 +411,7 @@ static const struct error_case error_cases[] = {
 	{ "error_mptcpify_trailing_word", "mptcpify on now\n", 1, 13,
 	  "unexpected 'now' after 'mptcpify on', expected end of line" },
 	{ "error_unknown_keyword_suggests_rule", "rul path a deny\n", 1, 1,
-	  "unknown keyword 'rul', expected 'path', 'rule' or 'mptcpify'; did you mean 'rule'?" },
+	  "unknown keyword 'rul', expected 'path', 'rule', 'mptcpify', 'prefer', 'open', 'keep', 'mode', 'announce' or 'ack-timeout'; did you mean 'rule'?" },
 	{ "error_unknown_action_suggests_mark", "rule mrak 0x20\n", 1, 6,
 	  "unknown word 'mrak', expected a match (path, dst, dport, family, initial, join) or an "
 	  "action (allow, deny, mark, cc, tos, priority, pacing, user-timeout, keepalive, nodelay); "
