@@ -103,7 +103,9 @@ SUBFLOW_API int subflow_engine_load(void);
 
 /* Attach the engine to the cgroup v2 directory `cgroup_path` (loading it
  * first if needed), pin the link, and snapshot the MPTCP subflows that the
- * cgroup's processes already have. -EEXIST if attached there already. */
+ * cgroup's processes already have. -EEXIST if attached there already, or
+ * to an ancestor or a descendant of it (attachments do not nest: a cgroup
+ * below an attached one is covered, and may have its own policy). */
 SUBFLOW_API int subflow_cgroup_attach(const char *cgroup_path);
 
 /* Detach from `cgroup_path` and forget the subflows only that attachment
@@ -120,6 +122,15 @@ struct subflow_attachment {
 /* List the cgroups the engine is attached to. *count is the total; at most
  * max are written. */
 SUBFLOW_API int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *count);
+
+/* Reap what removed cgroups left: the attachment of a cgroup that no longer
+ * exists (its links detached, its pins, its attached_cgroups entry), the
+ * policy of any removed cgroup, and the tracked entries of removed cgroups.
+ * A container runtime removes cgroups without telling us: call this from
+ * time to time (subflowctl does before every command). The ids of the
+ * removed cgroups reaped go to ids (at most max; ids may be NULL with max
+ * 0), their number to *count. Waits for the lock like a change. */
+SUBFLOW_API int subflow_cgroup_prune(uint64_t *ids, size_t max, size_t *count);
 
 /* Detach everywhere and remove every program, link, map and pin the engine
  * created, and its pin directory. -ENOENT if nothing was loaded. */

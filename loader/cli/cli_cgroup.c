@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* subflowctl cgroup { attach | detach | list } */
+/* subflowctl cgroup { attach | detach | list | prune } */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] cgroup attach CGROUP_PATH [policy FILE]\n"
 		"       %s [OPTIONS] cgroup detach CGROUP_PATH\n"
 		"       %s [OPTIONS] cgroup list\n"
+		"       %s [OPTIONS] cgroup prune\n"
 		"\n"
 		"  attach  load the engine if needed, attach it to the cgroup v2 directory\n"
 		"          CGROUP_PATH (pinned: it stays after the command exits), and record\n"
@@ -19,8 +20,13 @@ static int do_help(int argc, char **argv)
 		"          check FILE first (a bad file attaches nothing), then load it\n"
 		"  detach  detach from CGROUP_PATH, remove its policy and forget the\n"
 		"          subflows it tracked\n"
-		"  list    the cgroups the engine is attached to\n",
-		bin_name, bin_name, bin_name);
+		"  list    the cgroups the engine is attached to\n"
+		"  prune   reap what removed cgroups left: attachments, policies, tracked\n"
+		"          entries (every command does it first when nobody holds the lock)\n"
+		"\n"
+		"  Attachments do not nest: a cgroup below an attached one is covered and\n"
+		"  may have its own policy (`policy load`), but is not attached itself.\n",
+		bin_name, bin_name, bin_name, bin_name);
 	return 0;
 }
 
@@ -150,6 +156,44 @@ static int do_list(int argc, char **argv)
 	return 0;
 }
 
+static int do_prune(int argc, char **argv)
+{
+	size_t n = 0, max = 4096;
+	uint64_t *ids;
+	int err;
+
+	if (argc > 0)
+		return usage_error("'cgroup prune': unexpected argument '%s'", argv[0]);
+	ids = calloc(max, sizeof(*ids));
+	if (!ids)
+		return fail("out of memory");
+	err = subflow_cgroup_prune(ids, max, &n);
+	if (n > max)
+		n = max;	/* reaped all the same; the first ones named */
+	if (err) {
+		free(ids);
+		return fail_errno(err, "cgroup prune");
+	}
+	if (json_output) {
+		jsonw_start_object(json_wtr);
+		jsonw_name(json_wtr, "pruned");
+		jsonw_start_array(json_wtr);
+		for (size_t i = 0; i < n; i++)
+			jsonw_uint(json_wtr, ids[i]);
+		jsonw_end_array(json_wtr);
+		jsonw_end_object(json_wtr);
+	} else if (n) {
+		printf("pruned %zu removed cgroup(s):", n);
+		for (size_t i = 0; i < n; i++)
+			printf(" %" PRIu64, ids[i]);
+		printf("\n");
+	} else {
+		printf("nothing to prune\n");
+	}
+	free(ids);
+	return 0;
+}
+
 int do_cgroup(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
@@ -157,6 +201,7 @@ int do_cgroup(int argc, char **argv)
 		{ "detach", do_detach },
 		{ "list", do_list },
 		{ "show", do_list },
+		{ "prune", do_prune },
 		{ "help", do_help },
 		{ 0 },
 	};

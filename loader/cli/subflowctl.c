@@ -28,10 +28,14 @@ json_writer_t *json_wtr;
 static char last_lib_error[1024];
 static enum subflow_log_level log_level = SUBFLOW_LOG_WARN;
 
+static bool lib_quiet;	/* drop the library's messages (implicit prune) */
+
 static void cli_log_sink(enum subflow_log_level level, const char *msg)
 {
 	size_t len;
 
+	if (lib_quiet)
+		return;
 	if (level == SUBFLOW_LOG_ERROR) {
 		snprintf(last_lib_error, sizeof(last_lib_error), "%s", msg);
 		len = strlen(last_lib_error);
@@ -187,7 +191,7 @@ static int do_help(int argc, char **argv)
 		"       %s version\n"
 		"\n"
 		"OBJECT := { cgroup | subflow | policy | run | status | unload }\n"
-		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list }\n"
+		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list | prune }\n"
 		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
 		"            monitor [count N] [--all-netns] }\n"
 		"  policy  { check FILE | load CGROUP_PATH FILE | unload CGROUP_PATH |\n"
@@ -335,6 +339,11 @@ int main(int argc, char **argv)
 			return fail("out of memory");
 	}
 	cli_object = "";
+	/* Containers remove cgroups without telling us: reap what they left
+	 * first, quietly, and only if no change holds the lock right now. */
+	lib_quiet = true;
+	subflow_cgroup_prune_if_free();
+	lib_quiet = false;
 	status = cmd_select(main_cmds, argc, argv, do_help);
 	json_flush();
 	return status;

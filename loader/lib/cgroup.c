@@ -3,6 +3,7 @@
  * directory (what bpf_get_current_cgroup_id() and the kernel's kn->id give). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <mntent.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
 #include "internal.h"
 
@@ -62,36 +64,109 @@ int subflow_cgroup_id_of(const char *path, uint64_t *id)
 	return 0;
 }
 
-/* nftw() has no context argument: the walks below are serialised by the
+/* nftw() has no context argument: the walk below is serialised by its
  * callers (CLI commands, attach/detach under the pin lock). */
-static __thread uint64_t walk_target;
-static __thread char *walk_found;
-static __thread size_t walk_found_size;
 static __thread uint64_t *walk_ids;
 static __thread size_t walk_max, walk_count;
 
-static int find_by_id(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	if (type != FTW_D || (uint64_t)st->st_ino != walk_target)
-		return 0;
-	snprintf(walk_found, walk_found_size, "%s", path);
-	return 1;
-}
+/* The kernel's file handle of a cgroup v2 directory (kernfs): its id. */
+#define FILEID_KERNFS 0xfe
 
-int subflow_cgroup_path_of(uint64_t id, char *buf, size_t size)
+int subflow_cgroup_open_by_id(uint64_t id)
 {
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} handle = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
 	char root[PATH_MAX];
-	int err;
+	int mount_fd, fd, err;
 
 	err = subflow_cgroup2_root(root, sizeof(root));
 	if (err)
 		return err;
-	walk_target = id;
-	walk_found = buf;
-	walk_found_size = size;
-	buf[0] = '\0';
-	err = nftw(root, find_by_id, 32, FTW_PHYS | FTW_MOUNT);
-	return err == 1 ? 0 : -ENOENT;
+	mount_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return -errno;
+	memcpy(handle.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	close(mount_fd);
+	/* A removed cgroup's handle is stale. */
+	if (err == -ESTALE || err == -ENOENT)
+		return -ENOENT;
+	return err ? err : fd;
+}
+
+bool subflow_cgroup_exists(uint64_t id)
+{
+	int fd = subflow_cgroup_open_by_id(id);
+
+	if (fd == -ENOENT)
+		return false;
+	if (fd >= 0)
+		close(fd);
+	return true;	/* when unsure (no privilege), not gone */
+}
+
+int subflow_cgroup_path_of(uint64_t id, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	fd = subflow_cgroup_open_by_id(id);
+	if (fd < 0)
+		return fd;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int subflow_cgroup_ancestors(uint64_t id, uint64_t *ids, size_t max, size_t *count)
+{
+	struct stat root_st, st;
+	char root[PATH_MAX];
+	int fd, parent, err;
+	size_t n = 0;
+
+	*count = 0;
+	err = subflow_cgroup2_root(root, sizeof(root));
+	if (err)
+		return err;
+	if (stat(root, &root_st))
+		return -errno;
+	fd = subflow_cgroup_open_by_id(id);
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		if (fstat(fd, &st)) {
+			err = -errno;
+			break;
+		}
+		if (st.st_ino == root_st.st_ino && st.st_dev == root_st.st_dev)
+			break;	/* the root is nobody's attachment target */
+		parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0) {
+			err = -errno;
+			break;
+		}
+		close(fd);
+		fd = parent;
+		if (fstat(fd, &st)) {
+			err = -errno;
+			break;
+		}
+		if (n < max)
+			ids[n] = st.st_ino;
+		n++;
+	}
+	close(fd);
+	*count = n;
+	return err;
 }
 
 static int collect_ids(const char *path, const struct stat *st, int type, struct FTW *ftw)

@@ -502,7 +502,7 @@ static void detach_link(const char *name)
 
 /* Detach every hook of one attachment and remove their pins; the marker's
  * last, so that "attached" holds until nothing is. */
-static void detach_hooks(uint64_t cgroup_id)
+void subflow_detach_hooks_locked(uint64_t cgroup_id)
 {
 	const struct subflow_object_pin *p;
 	char name[96];
@@ -542,6 +542,9 @@ int subflow_cgroup_attach(const char *cgroup_path)
 		err = -EEXIST;
 		goto out;
 	}
+	err = subflow_cgroup_check_nesting(cgroup_id, cgroup_path);
+	if (err)
+		goto out;
 	/* Recorded before the tracker runs, so that the snapshot can tell the
 	 * cgroup's subflows from the others. */
 	map_fd = subflow_map_fd(MAP_ATTACHED_CGROUPS);
@@ -652,9 +655,11 @@ int subflow_cgroup_detach(const char *cgroup_path)
 		err = -ENOENT;
 		goto out;
 	}
-	detach_hooks(cgroup_id);
-	/* Its policy goes with it (none is fine). */
+	subflow_detach_hooks_locked(cgroup_id);
+	/* Its policy goes with it (none is fine), and those of the cgroups
+	 * below it, which nothing covers any more. */
 	subflow_policy_remove_locked(cgroup_id);
+	subflow_remove_uncovered_policies_locked(cgroup_id);
 	map_fd = subflow_map_fd(MAP_ATTACHED_CGROUPS);
 	if (map_fd >= 0)
 		bpf_map_delete_elem(map_fd, &cgroup_id);

@@ -101,6 +101,8 @@ bool subflow_engine_loaded(void);
  * an fd to pass to subflow_unlock(), or -errno. */
 #define SUBFLOW_RUN_DIR "/run/subflow"
 int subflow_lock(void);
+/* The same, waiting at most timeout_ms (0: not at all; < 0: the default). */
+int subflow_lock_timeout(long timeout_ms);
 void subflow_unlock(int lock_fd);
 /* The lock file's name in SUBFLOW_RUN_DIR for a pin directory. */
 int subflow_lock_file_name(const char *pin_dir, char *buf, size_t size);
@@ -194,6 +196,20 @@ int subflow_record_read(struct subflow_engine_record *rec);
 bool subflow_object_present(const struct subflow_object *o);
 /* True when the cgroup with this id is attached (its marker link is pinned). */
 bool subflow_cgroup_is_attached(uint64_t cgroup_id);
+/* Detach and unpin every hook link of one attachment (lock held). */
+void subflow_detach_hooks_locked(uint64_t cgroup_id);
+
+/* ---- attachments.c: what the engine covers, as cgroups come and go --------- */
+/* The attached cgroup covering cgroup `id`: itself or its nearest attached
+ * ancestor; 0 if none. */
+uint64_t subflow_cgroup_covering(uint64_t id);
+/* -EEXIST (with a message) if an ancestor or descendant of cgroup id (at
+ * path) is attached. */
+int subflow_cgroup_check_nesting(uint64_t id, const char *path);
+/* subflow_cgroup_prune() if the lock is free right now; else nothing. */
+int subflow_cgroup_prune_if_free(void);
+/* After detaching `detached`: remove the policies of the cgroups below it. */
+void subflow_remove_uncovered_policies_locked(uint64_t detached);
 /* sums[key] = the sum over CPUs of a per-CPU array's __u64 counters 0..n-1. */
 int subflow_percpu_sums(enum subflow_map_id map, uint32_t n, uint64_t *sums);
 
@@ -221,8 +237,16 @@ int subflow_cgroup2_root(char *buf, size_t size);
 /* The cgroup id (inode of the directory) of a cgroup v2 path; -ENOTDIR or
  * -EINVAL (with a message) when the path is not a cgroup v2 directory. */
 int subflow_cgroup_id_of(const char *path, uint64_t *id);
-/* Find the path of cgroup `id` under the cgroup2 root; -ENOENT if none. */
+/* The path of cgroup `id` under the cgroup2 root; -ENOENT if it is gone. */
 int subflow_cgroup_path_of(uint64_t id, char *buf, size_t size);
+/* Open cgroup `id`'s directory (open_by_handle_at, needs root): an fd, or
+ * -ENOENT once the cgroup is removed. */
+int subflow_cgroup_open_by_id(uint64_t id);
+/* False once cgroup `id` is removed (true when that cannot be told). */
+bool subflow_cgroup_exists(uint64_t id);
+/* The ids of cgroup `id`'s ancestors, parent first, up to (not including)
+ * the cgroup2 root; at most max written, the number in *count. */
+int subflow_cgroup_ancestors(uint64_t id, uint64_t *ids, size_t max, size_t *count);
 /* Collect the ids of `path` and all its descendants (at most max). */
 int subflow_cgroup_subtree_ids(const char *path, uint64_t *ids, size_t max, size_t *count);
 

@@ -142,11 +142,18 @@ static int open_lock_file(char *path, size_t size)
 
 int subflow_lock(void)
 {
+	return subflow_lock_timeout(-1);
+}
+
+int subflow_lock_timeout(long timeout)
+{
 	long long deadline;
 	char path[PATH_MAX];
 	useconds_t wait_us = 1000;
-	long timeout = lock_timeout_ms();
 	int fd, err;
+
+	if (timeout < 0)
+		timeout = lock_timeout_ms();
 
 	fd = open_lock_file(path, sizeof(path));
 	if (fd < 0)
@@ -158,6 +165,10 @@ int subflow_lock(void)
 			pr_err("cannot lock %s: %s\n", path, strerror(-err));
 			close(fd);
 			return err;
+		}
+		if (now_ms() >= deadline && !timeout) {
+			close(fd);
+			return -EBUSY;	/* only asked whether it is free */
 		}
 		if (now_ms() >= deadline) {
 			long pid = lock_holder(fd);

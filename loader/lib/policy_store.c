@@ -66,10 +66,10 @@ static int require_attached(uint64_t cgroup_id, struct policy_maps *maps)
 		pr_err("%s\n", why);
 		return -ENOENT;
 	}
-	if (!subflow_cgroup_is_attached(cgroup_id)) {
+	if (!subflow_cgroup_covering(cgroup_id)) {
 		cgroup_name(cgroup_id, cg, sizeof(cg));
-		pr_err("cgroup %s is not attached: use `subflowctl cgroup attach CGROUP policy FILE`\n",
-		       cg);
+		pr_err("cgroup %s is not attached, nor below an attached cgroup: use `subflowctl "
+		       "cgroup attach CGROUP policy FILE`\n", cg);
 		return -ENOENT;
 	}
 	err = open_policy_maps(maps);
