@@ -41,7 +41,7 @@ cc_engine_load() {
 	local cg=$1 tries
 	shift
 	for (( tries = 0; tries < 10; tries++ )); do
-		wait_for 60 cc_names_free ||
+		wait_for 180 cc_names_free ||
 			fail "the coupled controls stay registered by someone else: $(bpftool struct_ops show 2>&1 | tr '\n' ';')"
 		if [ -n "${NS_C:-}" ]; then
 			ctl_in "$NS_C" cgroup attach "$cg" "$@"

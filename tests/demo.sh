@@ -2,13 +2,17 @@
 # `sudo make demo`: the built-in two-path lab. Two network namespaces joined by
 # two shaped veth paths; the engine attached to the client's and the server's
 # cgroups; MPTCP traffic over IPv4 and IPv6; the subflow table as the engine
-# reports it, checked against the kernel's own view; then a clean teardown.
+# reports it, checked against the kernel's own view; coupled congestion
+# control at a shared bottleneck (reno vs mptcp_lia); then a clean teardown.
 set -u
 cd "$(dirname "$0")/.."
 SUBFLOWCTL=${SUBFLOWCTL:-$PWD/build/subflowctl}
 PEER=${PEER:-$PWD/build/tests/mptcp_peer}
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
+# shellcheck source=tests/cc_lib.sh
+. tests/cc_lib.sh
+BULK=${BULK:-$PWD/build/tests/bench/bulk}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
@@ -125,6 +129,31 @@ step "Close the connections: their entries go with them"
 touch "$RELEASE"
 wait_for 10 sh -c "[ \"\$($SUBFLOWCTL --pin-dir $SUBFLOW_PIN_DIR -j -n $NS_C subflow list)\" = '[]' ]" &&
 	printf '  no connection left in the table\n' || printf '  entries still present!\n'
+
+step "Coupled congestion control: one shared bottleneck, MPTCP (2 subflows) vs one TCP Reno flow"
+# A second lab: client, router, server; both MPTCP paths cross the router's
+# one shaped egress (tests/cc_lib.sh).
+cc_lab_setup
+cc_shape shared 40mbit
+printf '  client %s -> router %s (tbf 40 Mbit/s on its egress) -> server %s\n' "$NS_C" "$NS_R" "$NS_S"
+sfctl status | sed -n '/^congestion controls:/,/counters:/p'
+for port in 7001 7002; do
+	SPAWN_OUT=$LAB_TMP/cc$port.log spawn_in "$CG_SRV" "$NS_S" "$BULK" recv -a "$CC_S" -p "$port" \
+		--ready-file "$LAB_TMP/cc$port.ready"
+	wait_for 5 test -e "$LAB_TMP/cc$port.ready" || fail "bulk receiver $port did not start"
+done
+for cc in reno mptcp_lia; do
+	in_ns "$NS_C" "$BULK" send -a "$CC_S" -p 7001 -d 8 --tcp --cc reno --bind "$CC_C1" \
+		> "$LAB_TMP/cc_tcp.out" &
+	tcp_pid=$!
+	in_ns "$NS_C" "$BULK" send -a "$CC_S" -p 7002 -d 8 --cc "$cc" > "$LAB_TMP/cc_mptcp.out" &
+	wait "$tcp_pid" $!
+	t=$(grep -o 'mbit [0-9.]*' "$LAB_TMP/cc_tcp.out" | cut -d' ' -f2)
+	m=$(grep -o 'mbit [0-9.]*' "$LAB_TMP/cc_mptcp.out" | cut -d' ' -f2)
+	printf '  subflows on %-9s MPTCP %5s Mbit/s, TCP %5s Mbit/s: MPTCP/TCP %s (%s)\n' "$cc:" "$m" "$t" \
+		"$(awk -v a="$m" -v b="$t" 'BEGIN { printf "%.2f", a / b }')" \
+		"$([ "$cc" = reno ] && echo "uncoupled: more than its share" || echo "coupled: about one TCP flow's share")"
+done
 
 step "Detach and unload: nothing left behind"
 show sfctl cgroup detach "$CG_APP"
