@@ -271,7 +271,7 @@ static __always_inline void scc_init(struct sock *sk)
 	scc_resolve(sk, ca);
 }
 
-/* Publish and recompute k when our window changed or half an RTT passed
+/* Publish and recompute k when our window changed or an RTT passed
  * (RFC 6356 section 4: alpha once per window of data, not per ACK);
  * other ACKs reuse the last k. Returns false when the connection has no
  * entry (cc_conns full): the caller runs uncoupled Reno. */
@@ -282,7 +282,7 @@ static __always_inline bool scc_refresh(struct sock *sk, struct scc_sock *ca, en
 	__u32 now = scc_now_ms(tp);
 
 	if (ca->k_valid && ca->k_cwnd == tp->snd_cwnd &&
-	    (__u32)(now - ca->k_stamp_ms) <= tp->srtt_us / 16000)
+	    (__u32)(now - ca->k_stamp_ms) <= tp->srtt_us / 8000)
 		return true;
 	if (!scc_publish(sk, ca, tp->snd_cwnd, &in)) {
 		ca->k_valid = 0;

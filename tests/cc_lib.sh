@@ -95,14 +95,17 @@ cc_conn_ids() {
 # ---- The congestion lab: client, router, server --------------------------------
 #
 #   client $NS_C                 router $NS_R                 server $NS_S
-#     c1 10.41.1.1  <-> r1 10.41.1.254
-#     c2 10.41.2.1  <-> r2 10.41.2.254     rs 10.41.9.254 <-> s0 10.41.9.1
+#     c1 10.41.1.1  <-> r1 10.41.1.254     rs1 10.41.9.254 <-> s1 10.41.9.1
+#     c2 10.41.2.1  <-> r2 10.41.2.254     rs2 10.41.8.254 <-> s2 10.41.8.1
 #
 # The MPTCP client's initial subflow leaves by c1, its join (endpoint
-# 10.41.2.1 dev c2) by c2; both reach the server's one address through the
-# router. cc_shape picks where the bottleneck is: one tbf on the router's
-# egress to the server (both paths share it), or one tbf on each client
-# egress (disjoint). Plain TCP competitors bind to c1's address.
+# 10.41.2.1 dev c2) by c2; both go to the server's one address 10.41.9.1
+# through the router. cc_shape puts the bottleneck(s) in the router's
+# egress toward the server: shared, everything leaves by rs1 through one tbf;
+# disjoint, what came in by r2 leaves by rs2 (policy routing), each link
+# with its own tbf. The client's own links are never shaped (a local qdisc
+# would push back on the sender instead of dropping, as a router does).
+# Plain TCP competitors bind to c1's address (path 1) or c2's (path 2).
 CC_C1=10.41.1.1 CC_C2=10.41.2.1 CC_S=10.41.9.1
 
 cc_lab_setup() {
@@ -111,28 +114,36 @@ cc_lab_setup() {
 	local ns
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do
 		lab_netns_add "$ns"
+		# Path 2 reaches the server's address over s2: no reverse-path
+		# filter may drop it (set before the links exist: they inherit).
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 ||
+			fail "rp_filter in $ns"
 	done
 	ip link add c1 netns "$NS_C" type veth peer name r1 netns "$NS_R" || fail "veth c1"
 	ip link add c2 netns "$NS_C" type veth peer name r2 netns "$NS_R" || fail "veth c2"
-	ip link add rs netns "$NS_R" type veth peer name s0 netns "$NS_S" || fail "veth rs"
+	ip link add rs1 netns "$NS_R" type veth peer name s1 netns "$NS_S" || fail "veth rs1"
+	ip link add rs2 netns "$NS_R" type veth peer name s2 netns "$NS_S" || fail "veth rs2"
 	ip -n "$NS_C" addr add "$CC_C1/24" dev c1
 	ip -n "$NS_C" addr add "$CC_C2/24" dev c2
 	ip -n "$NS_R" addr add 10.41.1.254/24 dev r1
 	ip -n "$NS_R" addr add 10.41.2.254/24 dev r2
-	ip -n "$NS_R" addr add 10.41.9.254/24 dev rs
-	ip -n "$NS_S" addr add "$CC_S/24" dev s0
-	for ns in "$NS_C:c1 c2" "$NS_R:r1 r2 rs" "$NS_S:s0"; do
+	ip -n "$NS_R" addr add 10.41.9.254/24 dev rs1
+	ip -n "$NS_R" addr add 10.41.8.254/24 dev rs2
+	ip -n "$NS_S" addr add "$CC_S/24" dev s1
+	ip -n "$NS_S" addr add 10.41.8.1/24 dev s2
+	for ns in "$NS_C:c1 c2" "$NS_R:r1 r2 rs1 rs2" "$NS_S:s1 s2"; do
 		local dev
 		for dev in ${ns#*:}; do
 			ip -n "${ns%%:*}" link set "$dev" up
 		done
 	done
 	in_ns "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward in $NS_R"
+	ip -n "$NS_R" route add 10.41.9.0/24 dev rs2 table 102
 	# Unbound traffic (the initial subflow, TCP competitors) by c1; the
-	# join is bound to c2 and takes the c2 route.
+	# join is bound to c2 and takes the c2 route; a socket bound to c2's
+	# address too (a TCP flow on path 2).
 	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.1.254 dev c1 metric 100
 	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.2.254 dev c2 metric 1024
-	# A socket bound to c2's address leaves by c2 too (a TCP flow on path 2).
 	ip -n "$NS_C" rule add from "$CC_C2" lookup 102
 	ip -n "$NS_C" route add 10.41.9.0/24 via 10.41.2.254 dev c2 table 102
 	ip -n "$NS_S" route add default via 10.41.9.254
@@ -153,12 +164,14 @@ cc_untbf() {
 
 # cc_shape shared RATE | disjoint RATE1 RATE2
 cc_shape() {
+	ip -n "$NS_R" rule del iif r2 lookup 102 2>/dev/null || true
 	case $1 in
 	shared)
-		cc_untbf "$NS_C" c1; cc_untbf "$NS_C" c2
-		cc_tbf "$NS_R" rs "$2" ;;
+		cc_untbf "$NS_R" rs2
+		cc_tbf "$NS_R" rs1 "$2" ;;
 	disjoint)
-		cc_untbf "$NS_R" rs
-		cc_tbf "$NS_C" c1 "$2"; cc_tbf "$NS_C" c2 "$3" ;;
+		ip -n "$NS_R" rule add iif r2 lookup 102 || fail "ip rule iif r2 in $NS_R"
+		cc_tbf "$NS_R" rs1 "$2"; cc_tbf "$NS_R" rs2 "$3" ;;
 	esac
+	ip -n "$NS_R" route flush cache 2>/dev/null || true
 }
