@@ -12,7 +12,9 @@
  * of this side's MPTCP socket), one slot per subflow id, under the entry's
  * bpf_spin_lock, and copies the other slots out in the same critical
  * section; the increase is then computed from that copy with the arithmetic
- * of include/subflow_cc.h. Slow start, fast recovery and undo are Reno's.
+ * of include/subflow_cc.h, again when the subflow's window changed or an
+ * RTT passed (ACKs in between reuse it). Slow start, fast recovery and undo
+ * are Reno's.
  * A socket that is not an MPTCP subflow runs the kernel's Reno functions.
  *
  * The MPTCP socket is read-only from here (bpf_rdonly_cast of the subflow
