@@ -52,6 +52,9 @@ TOOLS     := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS)) \
 	     $(OUTPUT)/tests/tcp_app-static $(OUTPUT)/tests/libsubflow_preload.so
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+# A benchmark tool with its own BPF program (tests/bench/NAME.bpf.c) may
+# include its skeleton, built into $(OUTPUT)/tests/bench/.
+BENCH_SKELS := $(patsubst tests/bench/%.bpf.c,$(OUTPUT)/tests/bench/%.skel.h,$(wildcard tests/bench/*.bpf.c))
 BENCH_SRCS:= $(filter-out %.bpf.c,$(wildcard tests/bench/*.c))
 BENCHES   := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
 # BPF objects the benchmarks load themselves (not part of the engine).
@@ -153,9 +156,13 @@ $(OUTPUT)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPU
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIBA) | $(OUTPUT)/tests/bench
+$(OUTPUT)/tests/bench/%.skel.h: $(OUTPUT)/tests/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIBA) | $(BENCH_SKELS) $(OUTPUT)/tests/bench
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS) -lm
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/tests/bench -o $@ $< $(LIBA) $(LDLIBS) -lm
 
 check-root:
 	@[ "$$(id -u)" = 0 ] || { echo "this target needs root (sudo make $(MAKECMDGOALS))" >&2; exit 1; }

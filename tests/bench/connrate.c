@@ -4,10 +4,13 @@
  * program sees most often (every subflow costs it a connect or accept
  * callback, a state callback per transition, and map inserts and deletes).
  *
- *   connrate server -a ADDR -p PORT [--ready-file FILE]
- *       accept, read 1 byte, write 1 byte, close; forever (until killed).
- *   connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]...
- *       connect, write 1 byte, read 1 byte, close, in a loop for SECONDS;
+ *   connrate server -a ADDR -p PORT [-b BYTES] [--ready-file FILE]
+ *       accept, read BYTES (default 1), write as many back, close; forever
+ *       (until killed).
+ *   connrate client -a ADDR -p PORT -d SECONDS [-b BYTES] [--bpf-prog PINNED_PROG]...
+ *       connect, write BYTES (default 1), read as many, close, in a loop for
+ *       SECONDS (client and server must agree on BYTES); every byte read back
+ *       is checked against what was sent;
  *       prints "conns N errors E secs S rate R" (R in connections per second).
  *       With --bpf-prog (repeatable), also how often those programs ran and
  *       for how long: in total ("bpf_runs N bpf_ns T") and per program
@@ -16,12 +19,17 @@
  *       through a BPF_ENABLE_STATS fd, so they switch off again when this
  *       process exits, however it exits. They cost a little per run (two
  *       clock reads): compare rounds that all have them on, or use them in a
- *       round of their own.
+ *       round of their own. The final statistics are read 200 ms after the
+ *       last connection, or, with --bpf-wait DIR, once the caller says the
+ *       sockets of both ends have closed: the client creates DIR/loop-done
+ *       when its loop ends and reads them when DIR/read appears (the kernel
+ *       may close a subflow long after the application closed its socket).
  *
  * One connection at a time on each side: the rate then measures the cost
  * of a connection's life, not how well the tools overlap work. Whether the
  * path manager's join subflow is created before a 1-byte connection ends
- * is up to the kernel; the bench script counts joins with nstat.
+ * is up to the kernel (it rarely is); with -b 65536 the join establishes
+ * while the data flows. The bench script counts joins with nstat.
  */
 #define _GNU_SOURCE	/* accept4 */
 #include <getopt.h>
@@ -30,29 +38,63 @@
 #include "bench_common.h"
 
 #define MAX_PROGS 16
+#define MAX_BYTES (16 << 20)
 
 struct options {
 	const char *mode;
 	const char *addr;
 	unsigned int port;
 	double seconds;
+	size_t bytes;
 	const char *ready_file;
 	const char *bpf_progs[MAX_PROGS];
 	int nr_progs;
+	const char *bpf_wait;
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: connrate server -a ADDR -p PORT [--ready-file FILE]\n"
-		"       connrate client -a ADDR -p PORT -d SECONDS [--bpf-prog PINNED_PROG]...\n");
+		"usage: connrate server -a ADDR -p PORT [-b BYTES] [--ready-file FILE]\n"
+		"       connrate client -a ADDR -p PORT -d SECONDS [-b BYTES] [--bpf-prog PINNED_PROG]...\n"
+		"                       [--bpf-wait DIR]\n");
 	exit(2);
+}
+
+/* Read exactly len bytes (0), or fail (-1: error, timeout or early EOF). */
+static int read_full(int fd, char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static void run_server(const struct options *o)
 {
 	int lfd = mptcp_listen(o->addr, o->port);
-	char byte;
+	char *buf = malloc(o->bytes);
+
+	if (!buf)
+		die("out of memory");
 
 	write_ready_file(o->ready_file);
 	for (;;) {
@@ -66,27 +108,48 @@ static void run_server(const struct options *o)
 		/* A client that vanished mid-exchange must not stall the
 		 * server: bounded reads, and errors only end that connection. */
 		set_io_timeout(fd);
-		if (read(fd, &byte, 1) == 1)
-			(void)!write(fd, &byte, 1);
+		if (!read_full(fd, buf, o->bytes))
+			(void)write_full(fd, buf, o->bytes);
 		close(fd);
 	}
 }
 
-/* One connection's life. Returns 0, or -errno of the step that failed. */
-static int one_connection(const struct sockaddr_storage *ss, socklen_t len)
+/* One connection's life: send `out`, read it back into `in`, compare.
+ * Returns 0, or -errno of the step that failed (-EBADMSG: wrong bytes). */
+static int one_connection(const struct sockaddr_storage *ss, socklen_t len, const char *out,
+			  char *in, size_t bytes)
 {
 	int fd = mptcp_socket(ss->ss_family), err = 0;
-	char byte = 'x';
 
 	set_io_timeout(fd);
 	if (connect(fd, (const struct sockaddr *)ss, len))
 		err = -errno;
-	else if (write(fd, &byte, 1) != 1)
-		err = -errno;
-	else if (read(fd, &byte, 1) != 1)
+	else if (write_full(fd, out, bytes))
+		err = errno ? -errno : -EPIPE;
+	else if (read_full(fd, in, bytes))
 		err = errno ? -errno : -ECONNRESET;
+	else if (memcmp(in, out, bytes))
+		err = -EBADMSG;
 	close(fd);
 	return err;
+}
+
+/* Create DIR/loop-done, then wait (at most a minute) for DIR/read. */
+static void wait_caller(const char *dir)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/loop-done", dir);
+	f = fopen(path, "we");
+	if (!f || fputs("1\n", f) < 0 || fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/read", dir);
+	for (int ms = 0; access(path, F_OK); ms += 10) {
+		if (ms > 60000)
+			die("no %s after 60 s", path);
+		sleep_ms(10);
+	}
 }
 
 /* run_cnt and run_time_ns of a program (0 while statistics are off). */
@@ -118,6 +181,12 @@ static void run_client(const struct options *o)
 	uint64_t runs0[MAX_PROGS] = {}, ns0[MAX_PROGS] = {}, runs1[MAX_PROGS], ns1[MAX_PROGS];
 	unsigned long conns = 0, errors = 0;
 	int err = 0, prog_fds[MAX_PROGS], stats_fd = -1, i;
+	char *out = malloc(o->bytes), *in = malloc(o->bytes);
+
+	if (!out || !in)
+		die("out of memory");
+	for (size_t b = 0; b < o->bytes; b++)
+		out[b] = (char)(b * 7 + 1);
 
 	for (i = 0; i < o->nr_progs; i++) {
 		prog_fds[i] = bpf_obj_get(o->bpf_progs[i]);
@@ -135,10 +204,13 @@ static void run_client(const struct options *o)
 	deadline = start + (uint64_t)(o->seconds * 1e9);
 	do {
 		errno = 0;
-		err = one_connection(&ss, len);
+		err = one_connection(&ss, len, out, in, o->bytes);
 		if (err) {
 			/* Rare resets are part of life at high rates; many mean
 			 * a broken lab (ports exhausted, listener gone). */
+			if (err == -EBADMSG)
+				die("connection %lu: the bytes read back differ from those sent",
+				    conns + errors);
 			if (++errors > 100)
 				die("%lu connections failed, last: %s", errors, strerror(-err));
 			continue;
@@ -152,7 +224,10 @@ static void run_client(const struct options *o)
 		uint64_t runs = 0, ns = 0;
 
 		/* Server-side subflows close a little after ours: let them. */
-		sleep_ms(200);
+		if (o->bpf_wait)
+			wait_caller(o->bpf_wait);
+		else
+			sleep_ms(200);
 		for (i = 0; i < o->nr_progs; i++) {
 			prog_stats(prog_fds[i], &runs1[i], &ns1[i]);
 			runs += runs1[i] - runs0[i];
@@ -179,11 +254,13 @@ int main(int argc, char **argv)
 		{ "addr", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "bytes", required_argument, NULL, 'b' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "bpf-prog", required_argument, NULL, 'B' },
+		{ "bpf-wait", required_argument, NULL, 'W' },
 		{}
 	};
-	struct options o = { .seconds = 1 };
+	struct options o = { .seconds = 1, .bytes = 1 };
 	int c;
 
 	bench_prog = "connrate";
@@ -191,21 +268,23 @@ int main(int argc, char **argv)
 		usage();
 	o.mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "a:p:d:r:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:p:d:b:r:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.addr = optarg; break;
 		case 'p': o.port = strtoul(optarg, NULL, 10); break;
 		case 'd': o.seconds = strtod(optarg, NULL); break;
+		case 'b': o.bytes = strtoul(optarg, NULL, 10); break;
 		case 'r': o.ready_file = optarg; break;
 		case 'B':
 			if (o.nr_progs == MAX_PROGS)
 				die("at most %d --bpf-prog", MAX_PROGS);
 			o.bpf_progs[o.nr_progs++] = optarg;
 			break;
+		case 'W': o.bpf_wait = optarg; break;
 		default: usage();
 		}
 	}
-	if (!o.addr || !o.port || o.seconds <= 0)
+	if (!o.addr || !o.port || o.seconds <= 0 || !o.bytes || o.bytes > MAX_BYTES)
 		usage();
 	/* A peer that resets while we write must fail the call, not kill us. */
 	signal(SIGPIPE, SIG_IGN);

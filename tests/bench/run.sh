@@ -41,6 +41,8 @@
 # BENCH_LAUNCH_CALLS, BENCH_LAUNCH_SECS; BENCH_ONLY=LETTERS runs only those
 # sections (e.g. BENCH_ONLY=g; f needs e); BENCH_ONLY=cc the coupled
 # congestion control rows h-k (tests/bench/cc.sh, its own BENCH_CC_* knobs).
+# p: where the sockops time goes, per callback (BENCH_PROFILE_SECS,
+# BENCH_PROFILE_ROUNDS, BENCH_PROFILE_BYTES "1 65536").
 set -euo pipefail
 
 # Each path is shaped (the default scheduler leaves an unshaped second path
@@ -66,13 +68,15 @@ POLICY_SECS=${BENCH_POLICY_SECS:-0.5}
 # rounds agree within a few % and the rate is the CPU cost of a connection.
 BENCH_CPU=${BENCH_CPU:-$(( $(nproc) - 1 ))}
 PIN=(taskset -c "$BENCH_CPU")
+PROFILE_SECS=${BENCH_PROFILE_SECS:-1}	# p: seconds of each profiled round
+PROFILE_ROUNDS=${BENCH_PROFILE_ROUNDS:-5}	# p: rounds of (bracket only, engine)
 POLICY_LOADS=${BENCH_POLICY_LOADS:-200}	# f: timed loads of each size
 POLICY_VERIFY=${BENCH_POLICY_VERIFY:-40}	# f: loads checked on a new subflow
 TOOL_TIMEOUT=120			# seconds, for any one tool run
 LAUNCH_ROUNDS=${BENCH_LAUNCH_ROUNDS:-8}	# g: rounds of every variant
 LAUNCH_CALLS=${BENCH_LAUNCH_CALLS:-20000}
 LAUNCH_SECS=${BENCH_LAUNCH_SECS:-0.5}
-BENCH_ONLY=${BENCH_ONLY:-abcdefg cc}
+BENCH_ONLY=${BENCH_ONLY:-abcdefgp cc}
 
 BENCH_BIN=$LAB_BUILD/tests/bench
 CONNRATE=$BENCH_BIN/connrate
@@ -83,6 +87,7 @@ SOCKCOST=$BENCH_BIN/sockcost
 TCP_APP=$LAB_BUILD/tests/tcp_app
 TCP_APP_STATIC=$LAB_BUILD/tests/tcp_app-static
 PRELOAD_SHIM=$LAB_BUILD/tests/libsubflow_preload.so
+OPPROF=$BENCH_BIN/opprof
 
 # ---- Helpers -------------------------------------------------------------------
 
@@ -189,6 +194,32 @@ joining() {
 	awk -v j="$1" -v c="$2" 'BEGIN { print (200 * j > c) ? 1 : 0 }'
 }
 
+# lab_settled: no TCP socket of either namespace is still open or closing
+# (listeners and TIME-WAIT aside). The kernel closes an MPTCP connection's
+# subflows from its worker, sometimes well after the application closed it;
+# BPF statistics read before then miss those closes.
+lab_settled() {
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		[ -z "$(in_ns "$ns" ss -Htan state all exclude listening exclude time-wait)" ] || return 1
+	done
+}
+
+# stats_client CONNRATE_ARGS...: a connrate client with --bpf-prog options,
+# whose final BPF statistics are read once the lab has settled. Prints the
+# client's line.
+stats_client() {
+	local dir pid
+	dir=$(mktemp -d "$LAB_TMP/stats.XXXXXX")
+	client "${PIN[@]}" "$CONNRATE" client "$@" --bpf-wait "$dir" > "$dir/out" &
+	pid=$!
+	wait_for "$TOOL_TIMEOUT" test -e "$dir/loop-done" -o ! -d "/proc/$pid" || true
+	wait_for 60 lab_settled || log "sockets still closing 60 s after the round"
+	touch "$dir/read"
+	wait "$pid" || fail "connrate client (BPF statistics) failed"
+	cat "$dir/out"
+}
+
 # ---- a. connection setup rate --------------------------------------------------------
 
 bench_connrate() {
@@ -249,8 +280,7 @@ bench_connrate() {
 	set_engine on
 	mapfile -t progs < <(engine_progs)
 	if [ "${#progs[@]}" -gt 0 ]; then
-		out=$(client "${PIN[@]}" "$CONNRATE" client -a "$S1_V4" -p 6000 -d 2 "${progs[@]}") ||
-			fail "connrate client (BPF statistics) failed"
+		out=$(stats_client -a "$S1_V4" -p 6000 -d 2 "${progs[@]}")
 		log "  engine on, BPF statistics: $out"
 		conns=$(field "$out" conns); runs=$(field "$out" bpf_runs); bpf_ns=$(field "$out" bpf_ns)
 		per_conn=$(calc "$bpf_ns / $conns")
@@ -450,8 +480,7 @@ bench_policy_eval() {
 				cli_ms[$v]+="$(ms_since "$t0") "
 			fi
 			j0=$(nstat_get "$NS_S" "$join_mib")
-			out=$(client "${PIN[@]}" "$CONNRATE" client -a "$S1_V4" -p 6004 -d "$POLICY_SECS" "${progs[@]}") ||
-				fail "connrate client ($v rules) failed"
+			out=$(stats_client -a "$S1_V4" -p 6004 -d "$POLICY_SECS" "${progs[@]}")
 			j0=$(( $(nstat_get "$NS_S" "$join_mib") - j0 ))
 			r_reg[$v]=$(joining "$j0" "$(field "$out" conns)")
 			joins[$v]=$(( ${joins[$v]:-0} + j0 ))
@@ -664,12 +693,84 @@ bench_launcher() {
 	NOTES+=("g. protocol each program's socket got (262 MPTCP, 6 TCP): ${got[*]}")
 }
 
+# ---- p. where the sockops time goes, callback by callback ----------------------------
+
+# profile_round on|off BYTES PORT OUT: one connrate round of PROFILE_SECS
+# with opprof's bracket around the engine's sockops programs (on) or around
+# nothing (off: the bracket's own cost); opprof's table goes to OUT, the
+# client's line to OUT.client.
+profile_round() {
+	local mode=$1 bytes=$2 port=$3 out=$4 dir pid
+	dir=$(mktemp -d "$LAB_TMP/opprof.XXXXXX")
+	set_engine off
+	"$OPPROF" --cgroup "$CG_C" --cgroup "$CG_S" --stage "$dir" > "$out" 2> "$out.err" &
+	pid=$!
+	proc_register "$pid"
+	wait_file 10 "$dir/pre" || fail "opprof did not attach: $(cat "$out.err")"
+	[ "$mode" = on ] && set_engine on
+	touch "$dir/go"
+	wait_file 10 "$dir/ready" || fail "opprof did not attach its second half: $(cat "$out.err")"
+	client "${PIN[@]}" "$CONNRATE" client -a "$S1_V4" -p "$port" -b "$bytes" -d "$PROFILE_SECS" \
+		> "$out.client" || fail "connrate client (profile) failed"
+	wait_for 60 lab_settled || log "sockets still closing 60 s after the round"
+	touch "$dir/stop"
+	wait "$pid" || fail "opprof failed: $(cat "$out.err")"
+	set_engine off
+}
+
+# profile_table PREFIX ROUNDS: per callback, the median over rounds of
+# runs per connection and of ns per run (the bracket's mean cost per run in
+# that round's off run subtracted), then the median total per connection:
+# "CALLBACK[(STATE)] RUNS x NS ns; ...; total ...". Files: PREFIX-R-on,
+# PREFIX-R-off, PREFIX-R-on.client for R in 1..ROUNDS.
+profile_table() {
+	local prefix=$1 rounds=$2 r
+	for (( r = 1; r <= rounds; r++ )); do
+		awk -v r="$r" -v c="$(field "$(cat "$prefix-$r-on.client")" conns)" '
+			FNR == 1 { f++ }
+			f == 1 && $1 == "op" { or += $6; on += $8 }
+			f == 2 && $1 == "op" {
+				o = or ? on / or : 0
+				name = $2; if ($4 != "-") name = name "(" $4 ")"
+				ns = $8 / $6 - o; if (ns < 0) ns = 0
+				printf "%s %s %.4f %.1f\n", r, name, $6 / c, ns
+				tn += $8 - o * $6 }
+			END { printf "%s TOTAL %.4f %.1f\n", r, 0, tn / c }' \
+			"$prefix-$r-off" "$prefix-$r-on"
+	done | sort -k2,2 -k1,1n | awk '
+		function med(a, n,   i, j, t) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+		function flush() { if (name == "") return
+			if (name == "TOTAL") total = med(ns, n)
+			else { out = out sprintf("%s %.2f x %.0f ns; ", name, med(runs, n), med(ns, n)); tr += med(runs, n) }
+			n = 0 }
+		$2 != name { flush(); name = $2 }
+		{ n++; runs[n] = $3; ns[n] = $4 }
+		END { flush(); printf "%stotal %.1f runs, %.2f us per connection", out, tr, total / 1000 }'
+}
+
+bench_profile() {
+	local bytes port r
+	log "p. per-callback profile: opprof around the engine's sockops programs, $PROFILE_ROUNDS x (${PROFILE_SECS}s off, ${PROFILE_SECS}s on), 1 B and 64 KiB connections"
+	for bytes in 1 65536; do
+		port=$(( 6010 + (bytes > 1) ))
+		server "profile-$bytes" "${PIN[@]}" "$CONNRATE" server -a "$S1_V4" -p "$port" -b "$bytes"
+		for (( r = 1; r <= PROFILE_ROUNDS; r++ )); do
+			profile_round off "$bytes" "$port" "$LAB_TMP/prof-$bytes-$r-off"
+			profile_round on "$bytes" "$port" "$LAB_TMP/prof-$bytes-$r-on"
+		done
+		kill "$SPAWNED_PID" 2>/dev/null || true
+		NOTES+=("p. sockops per connection, $bytes B each way (both ends; callback runs/conn x ns/run, medians of $PROFILE_ROUNDS rounds, the bracket's own cost subtracted): $(profile_table "$LAB_TMP/prof-$bytes" "$PROFILE_ROUNDS")")
+	done
+}
+
 # ---- Main ------------------------------------------------------------------------------
 
 require_mptcp
 require_cmd nstat jq ip tc timeout taskset
 for t in "$SUBFLOWCTL" "$CONNRATE" "$BULK" "$QUERYLAT" "$POLICYLOAD" "$SOCKCOST" "$TCP_APP" \
-	 "$TCP_APP_STATIC" "$PRELOAD_SHIM"; do
+	 "$TCP_APP_STATIC" "$PRELOAD_SHIM" "$OPPROF"; do
 	[ -x "$t" ] || fail "$t not built (run make)"
 done
 lab_init
@@ -697,6 +798,7 @@ only d && bench_memory
 only e && bench_policy_eval
 only f && bench_policy_load
 only g && bench_launcher
+only p && bench_profile
 [[ $BENCH_ONLY == *cc* ]] && bench_cc
 
 if [ "$(ctl status | jq .loaded)" = true ]; then
