@@ -29,14 +29,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define ADMIT 1
 #define REFUSE 0
 
-static __always_inline bool subflow_is_join(struct tcp_sock *tp)
-{
-	struct mptcp_subflow_context *sf;
-
-	sf = (struct mptcp_subflow_context *)BPF_CORE_READ(tp, inet_conn.icsk_ulp_data);
-	return sf && BPF_CORE_READ_BITFIELD_PROBED(sf, request_join);
-}
-
 /* Fill the parts of `desc` the socket knows: family, join, bound device and
  * local address. Returns the tcp_sock, or NULL for a non-MPTCP socket.
  * `family` is a compile-time constant in each program: a connect4 program may
@@ -45,6 +37,8 @@ static __always_inline struct tcp_sock *describe_socket(struct bpf_sock_addr *ct
 							struct subflow_desc *desc, int family)
 {
 	struct bpf_sock *bsk = ctx->sk;
+	struct mptcp_subflow_context *sf;
+	struct mptcp_sock *msk;
 	struct tcp_sock *tp;
 
 	if (!bsk)
@@ -52,8 +46,12 @@ static __always_inline struct tcp_sock *describe_socket(struct bpf_sock_addr *ct
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp || !tp->is_mptcp)
 		return NULL;
+	sf = subflow_ctx_of(tp);
+	msk = sf ? msk_of(sf) : NULL;
+	if (!msk)
+		return NULL;
 	desc->family = family;
-	desc->is_join = subflow_is_join(tp);
+	desc->is_join = subflow_is_join(tp, sf, msk);
 	desc->bound_ifindex = bsk->bound_dev_if;
 	if (family == SUBFLOW_AF_INET) {
 		__u32 src = bsk->src_ip4;
@@ -235,7 +233,7 @@ static __always_inline int admit_connect(struct bpf_sock_addr *ctx, int family)
 	tp = describe_socket(ctx, &desc, family);
 	if (!tp)
 		return ADMIT;
-	slot = policy_slot_of_sock((struct sock *)tp);
+	slot = policy_slot_of_sock(tp);
 	if (slot < 0)
 		return ADMIT;
 	meta = policy_meta_of(slot);
@@ -264,7 +262,7 @@ static __always_inline int admit_bind(struct bpf_sock_addr *ctx, int family)
 	 * connect time, where it gets the documented EPERM. */
 	if (!tp || !desc.is_join)
 		return ADMIT;
-	slot = policy_slot_of_sock((struct sock *)tp);
+	slot = policy_slot_of_sock(tp);
 	if (slot < 0)
 		return ADMIT;
 	meta = policy_meta_of(slot);

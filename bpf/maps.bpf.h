@@ -10,25 +10,26 @@
 
 #include "subflow_abi.h"
 
-/* BPF_F_NO_PREALLOC: memory grows with the number of tracked subflows
- * instead of reserving the whole capacity up front. */
+/* The connection table (include/subflow_abi.h). BPF_F_NO_PREALLOC: memory
+ * grows with the connections tracked instead of reserving the whole
+ * capacity up front. The loader may resize both (subflow_set_max_conns). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SUBFLOW_DEFAULT_MAX_CONNS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct subflow_conn_key);
-	__type(value, struct subflow_conn_info);
+	__type(value, struct subflow_conn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SUBFLOW_DEFAULT_MAX_SUBFLOWS);
+	__uint(max_entries, SUBFLOW_DEFAULT_MAX_CONNS / SUBFLOW_OVERFLOW_PER_CONN_DIV);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct subflow_key);
-	__type(value, struct subflow_info);
+	__type(value, struct subflow_overflow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} subflows SEC(".maps");
+} subflow_overflow SEC(".maps");
 
 /* cgroup id -> 1 for every cgroup the engine is attached to; the snapshot
  * iterator uses it to pick the subflows that belong to attached cgroups. */
@@ -40,35 +41,39 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } attached_cgroups SEC(".maps");
 
-/* Per subflow socket found by the attach-time snapshot: the key it was
- * recorded under. At teardown the kernel has already cleared msk->token;
- * the tracker rebuilds other subflows' keys from the MPTCP socket's storage
- * (conn_sk_keys) and the subflow id, but an iterator cannot create storage
- * on the MPTCP socket. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct subflow_key);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} subflow_sk_keys SEC(".maps");
-
-/* Per MPTCP socket (the application's own): its connection key. User space
- * looks it up with the application's socket fd as the key, one bpf() call
- * where getsockopt(MPTCP_INFO) + getsockopt(SO_NETNS_COOKIE) take two. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct subflow_conn_key);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} conn_sk_keys SEC(".maps");
-
-struct {
+/* Events: one ring buffer per reader, in the slot it claimed; the lease of
+ * each slot in event_readers (layouts and protocol: include/subflow_abi.h).
+ * The rings are created by their readers; this one only gives their shape. */
+struct subflow_event_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, SUBFLOW_EVENTS_BYTES);
+	__uint(max_entries, SUBFLOW_EVENT_RING_BYTES);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SUBFLOW_EVENT_READERS);
+	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} events SEC(".maps");
+	__array(values, struct subflow_event_ring);
+} event_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SUBFLOW_EVENT_READERS);
+	__type(key, __u32);
+	__type(value, struct subflow_event_reader);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_readers SEC(".maps");
+
+/* Events a slot's full ring could not take, per slot; its reader zeroes
+ * its slot when it claims it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SUBFLOW_EVENT_READERS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_lost SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -24,6 +24,7 @@ int BPF_PROG(subflow_mptcpify, int family, int type, int protocol)
 {
 	struct subflow_policy_meta *meta;
 	struct task_struct *task;
+	struct cgroup *cgrp;
 	int slot;
 
 	if (family != SUBFLOW_AF_INET && family != SUBFLOW_AF_INET6)
@@ -33,7 +34,10 @@ int BPF_PROG(subflow_mptcpify, int family, int type, int protocol)
 	if (protocol != 0 && protocol != PROTO_TCP)
 		return protocol;
 	task = bpf_get_current_task_btf();
-	slot = policy_slot_of_cgroup(BPF_CORE_READ(task, cgroups, dfl_cgrp));
+	cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);	/* __rcu: probe read */
+	if (!cgrp)
+		return protocol;
+	slot = policy_slot_of_cgroup(bpf_rdonly_cast(cgrp, bpf_core_type_id_kernel(struct cgroup)));
 	if (slot < 0)
 		return protocol;
 	meta = policy_meta_of(slot);

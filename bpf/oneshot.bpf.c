@@ -22,6 +22,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "subflow_oneshot.h"
+#include "sockopts.bpf.h"
 #include "subflow_read.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -47,26 +48,7 @@ char LICENSE[] SEC("license") = "GPL";
 	((__u64)((on) & 1) | ((__u64)((cnt) & 0xff) << 8) | \
 	 ((__u64)((intvl) & 0xffff) << 16) | ((__u64)((idle) & 0xffff) << 32))
 
-/* uapi values; vmlinux.h carries no macros. */
-#define SOL_SOCKET_LEVEL	1
-#define SOL_IP_LEVEL		0
-#define SOL_IPV6_LEVEL		41
-#define SOL_TCP_LEVEL		6
-#define SO_KEEPALIVE_OPT	9
-#define SO_PRIORITY_OPT		12
-#define SO_MARK_OPT		36
-#define SO_MAX_PACING_RATE_OPT	47
-#define IP_TOS_OPT		1
-#define IPV6_TCLASS_OPT		67
-#define TCP_NODELAY_OPT		1
-#define TCP_KEEPIDLE_OPT	4
-#define TCP_KEEPINTVL_OPT	5
-#define TCP_KEEPCNT_OPT		6
-#define TCP_CONGESTION_OPT	13
-#define TCP_USER_TIMEOUT_OPT	18
-
-#define AF_INET6_FAMILY		10
-#define CC_NAME_MAX		16
+#define CC_NAME_MAX		TCP_CA_NAME_MAX_LEN
 
 /* Written by the loader before each run (.bss: the program stays loaded). */
 __u32 op;		/* enum subflow_oneshot_op */
@@ -133,7 +115,7 @@ static __always_inline int set_int(struct tcp_sock *tp, int level, int optname, 
 /* IP_TOS for IPv4 subflows, IPV6_TCLASS for IPv6 ones. */
 static __always_inline void tos_option(struct tcp_sock *tp, int *level, int *optname)
 {
-	if (tp->inet_conn.icsk_inet.sk.__sk_common.skc_family == AF_INET6_FAMILY) {
+	if (tp->inet_conn.icsk_inet.sk.__sk_common.skc_family == SUBFLOW_AF_INET6) {
 		*level = SOL_IPV6_LEVEL;
 		*optname = IPV6_TCLASS_OPT;
 	} else {
@@ -311,6 +293,7 @@ int subflow_oneshot(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct subflow_oneshot_record rec = {};
+	struct subflow_read rd = {};
 	struct tcp_sock *tp;
 	int flags;
 
@@ -319,7 +302,8 @@ int subflow_oneshot(struct bpf_iter__tcp *ctx)
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp || !is_target(tp))
 		return 0;
-	read_subflow(tp, &rec.info);
+	read_subflow(tp, &rd);
+	rec.info = rd.info;
 
 	switch (op) {
 	case SUBFLOW_ONESHOT_SOCKOPT:

@@ -13,8 +13,8 @@
 #define SUBFLOW_POLICY_BPF_H
 
 #include "maps.bpf.h"
+#include "subflow_read.bpf.h"
 
-#define MAX_CGROUP_LEVELS 32
 #define NO_RULE (-1)
 
 /* What a rule can match on, for one subflow. */
@@ -30,35 +30,20 @@ struct subflow_desc {
 	__u8  remote[16];
 };
 
-/* The slot of the policy in force for sockets of `cgrp`, or -1. */
+/* The slot of the policy in force in cgroup `cgrp`: its nearest ancestor's
+ * (itself first) that has one; -1 when none has. */
 static __always_inline int policy_slot_of_cgroup(struct cgroup *cgrp)
 {
-	struct subflow_cgroup_policy *cp;
-	int level, i;
+	struct subflow_cgroup_policy *cp = cgroup_nearest_value(cgrp, &cgroup_policy);
 
-	if (!cgrp)
+	if (!cp)
 		return -1;
-	level = BPF_CORE_READ(cgrp, level);
-	for (i = 0; i < MAX_CGROUP_LEVELS; i++) {
-		struct cgroup *ancestor;
-		__u64 id;
-
-		if (level - i < 0)
-			break;
-		ancestor = BPF_CORE_READ(cgrp, ancestors[level - i]);
-		if (!ancestor)
-			break;
-		id = BPF_CORE_READ(ancestor, kn, id);
-		cp = bpf_map_lookup_elem(&cgroup_policy, &id);
-		if (cp)
-			return cp->slot < SUBFLOW_POLICY_SLOTS ? (int)cp->slot : -1;
-	}
-	return -1;
+	return cp->slot < SUBFLOW_POLICY_SLOTS ? (int)cp->slot : -1;
 }
 
-static __always_inline int policy_slot_of_sock(struct sock *sk)
+static __always_inline int policy_slot_of_sock(struct tcp_sock *tp)
 {
-	return policy_slot_of_cgroup(BPF_CORE_READ(sk, sk_cgrp_data.cgroup));
+	return policy_slot_of_cgroup(cgroup_of(tp));
 }
 
 static __always_inline bool prefix_contains(const struct subflow_prefix *pfx, __u8 family,

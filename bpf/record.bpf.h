@@ -1,194 +1,325 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Recording subflows: add or remove one MPTCP subflow, as subflow_read.bpf.h
- * reads it, in the conns/subflows maps.
- * Shared by the sockops tracker (new subflows) and the iter/tcp snapshot
- * (subflows that existed before attach), so both record exactly the same way.
+ * The connection table (layout: include/subflow_abi.h): add a subflow,
+ * change its state, forget it at close. Shared by the sockops tracker (new
+ * subflows) and the iter/tcp snapshot (subflows that existed before attach),
+ * so both record exactly the same way.
  *
- * Kernel structs are read with CO-RE probe reads: the same code works from
- * sockops, iterator and tracing context, and survives layout changes.
+ * One allocation per connection: its entry in `conns` holds its first
+ * SUBFLOW_CONN_INLINE live subflows; only more than that take an entry each
+ * in `subflow_overflow`. The key of a subflow, at any time up to and
+ * including its TCP_CLOSE, is (namespace cookie, subflow context's token,
+ * subflow id): the context's token is the connection's local token on every
+ * subflow (client and server, initial and join) and, unlike msk->token, the
+ * kernel does not clear it at teardown. So nothing is stored on any socket.
+ *
+ * Concurrency: a subflow's own callbacks are serialised by its socket lock;
+ * siblings run on other CPUs at the same time. The entry's bpf_spin_lock
+ * covers its slots and counts. The subflow that empties a connection marks
+ * the entry closed under the lock, then deletes it: a sibling being
+ * recorded meanwhile sees the mark and is recorded again at its next
+ * callback (into a new entry), never into the dying one.
  */
 #ifndef SUBFLOW_RECORD_BPF_H
 #define SUBFLOW_RECORD_BPF_H
 
 #include "maps.bpf.h"
 #include "subflow_read.bpf.h"
+#include "events.bpf.h"
 
-static __always_inline void emit_event(__u32 type, const struct subflow_info *info)
+/* Zeroed: what a new entry starts as, before the subflow that made it
+ * fills it in under its lock (readers skip entries not filled in yet). Not
+ * built on the stack: BPF programs have 512 bytes of it. */
+static const struct subflow_conn empty_conn;
+static const struct subflow_overflow empty_overflow;
+
+enum record_result {
+	RECORD_ADDED,		/* new to the table */
+	RECORD_REFRESHED,	/* it was there; its fields were updated */
+	RECORD_FULL,		/* a map was full: not recorded (counted) */
+	RECORD_LATER,		/* its connection's entry is being removed: try at the next callback */
+};
+
+/* What a refresh keeps of the recorded subflow: when it was first seen, how
+ * it was found, and the policy that shaped it. */
+static __always_inline void keep_recorded(struct subflow_info *fresh, const struct subflow_info *old)
 {
-	struct subflow_event *ev;
+	fresh->created_ns = old->created_ns;
+	fresh->policy_generation = old->policy_generation;
+	fresh->policy_rule = old->policy_rule;
+	fresh->flags |= old->flags & (SUBFLOW_F_SNAPSHOT | SUBFLOW_F_ESTABLISHED);
+}
 
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		stat_inc(SUBFLOW_STAT_EVENTS_LOST);
-		return;
+static __always_inline void overflow_key_of(const struct subflow_read *rd, struct subflow_key *key)
+{
+	key->netns_cookie = rd->ckey.netns_cookie;
+	key->token = rd->ckey.token;
+	key->id = rd->info.id;
+}
+
+/* The inline slot holding subflow `id`, or -1. Under the entry's lock. */
+static __always_inline int inline_slot(const struct subflow_conn *conn, __u32 id)
+{
+	int i;
+
+	for (i = 0; i < SUBFLOW_CONN_INLINE; i++)
+		if ((conn->inline_used & (1U << i)) && conn->subflows[i].id == id)
+			return i;
+	return -1;
+}
+
+static __always_inline void fill_conn_header(struct subflow_conn *conn, const struct subflow_read *rd)
+{
+	conn->token = rd->ckey.token;
+	conn->netns_cookie = rd->ckey.netns_cookie;
+	conn->created_ns = rd->info.created_ns;
+	conn->cgroup_id = rd->cgroup_id;
+	conn->netns_ino = rd->netns_ino;
+	conn->flags = rd->conn_flags;
+}
+
+/* Count one subflow (or a reserved place) out of the connection; the last
+ * one out removes its entry. */
+static __always_inline void conn_drop_one(struct subflow_conn *conn, const struct subflow_conn_key *ckey)
+{
+	bool last = false;
+
+	bpf_spin_lock(&conn->lock);
+	if (conn->nr_subflows)
+		conn->nr_subflows--;
+	if (!conn->nr_subflows) {
+		conn->flags |= SUBFLOW_CONN_F_CLOSED;
+		last = true;
 	}
-	ev->type = type;
-	ev->pad = 0;
-	ev->time_ns = bpf_ktime_get_boot_ns();
-	ev->info = *info;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_spin_unlock(&conn->lock);
+	if (last)
+		bpf_map_delete_elem(&conns, ckey);
 }
 
-static __always_inline void conn_add_id(struct subflow_conn_info *conn, __u32 id)
+/* In an overflow entry, its place counted already (reserved) in `conn`:
+ * refresh it if it is there, else add it. */
+static __always_inline int record_overflow(struct subflow_conn *conn, struct subflow_read *rd)
 {
-	int i;
+	struct subflow_overflow *ov;
+	struct subflow_key key;
+	int result = RECORD_REFRESHED;
 
-	for (i = 0; i < SUBFLOW_IDS_PER_CONN; i++)
-		if (conn->subflow_ids[i] == id)
-			return;
-	for (i = 0; i < SUBFLOW_IDS_PER_CONN; i++)
-		if (__sync_val_compare_and_swap(&conn->subflow_ids[i], 0, id) == 0)
-			return;
-	__sync_fetch_and_add(&conn->ids_overflow, 1);
+	overflow_key_of(rd, &key);
+	ov = bpf_map_lookup_elem(&subflow_overflow, &key);
+	if (!ov) {
+		if (bpf_map_update_elem(&subflow_overflow, &key, &empty_overflow, BPF_NOEXIST)) {
+			conn_drop_one(conn, &rd->ckey);
+			stat_inc(SUBFLOW_STAT_MAP_FULL);
+			return RECORD_FULL;
+		}
+		ov = bpf_map_lookup_elem(&subflow_overflow, &key);
+		if (!ov)
+			return RECORD_FULL;	/* cannot happen: only this subflow deletes it */
+		result = RECORD_ADDED;
+	}
+	bpf_spin_lock(&ov->lock);
+	if (result == RECORD_REFRESHED)
+		keep_recorded(&rd->info, &ov->info);
+	ov->info = rd->info;
+	bpf_spin_unlock(&ov->lock);
+	if (result == RECORD_REFRESHED)
+		conn_drop_one(conn, &rd->ckey);	/* it was counted already */
+	return result;
 }
 
-static __always_inline void conn_remove_id(struct subflow_conn_info *conn, __u32 id)
+/* Record subflow `rd` (rd->info.created_ns set by the caller), or refresh
+ * it when it is recorded already. Emits SUBFLOW_EVENT_UP for a new one.
+ * Returns an enum record_result. The three table operations are global
+ * functions: the verifier checks each once, on its own. */
+__noinline int record_subflow(struct subflow_read *rd)
 {
-	int i;
+	struct subflow_info *info;
+	struct subflow_conn *conn;
+	int result = RECORD_FULL, slot = -1, i;
+	bool overflow = false;
+	__u32 conn_flags = 0;
+	__u16 nr_inline;
 
-	for (i = 0; i < SUBFLOW_IDS_PER_CONN; i++)
-		if (__sync_val_compare_and_swap(&conn->subflow_ids[i], id, 0) == id)
-			return;
-	if (conn->ids_overflow)
-		__sync_fetch_and_add(&conn->ids_overflow, -1);
+	if (!rd)
+		return RECORD_FULL;
+	info = &rd->info;
+	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
+	if (!conn) {
+		/* NOEXIST: a sibling on another CPU may have created it just now. */
+		if (bpf_map_update_elem(&conns, &rd->ckey, &empty_conn, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&conns, &rd->ckey)) {
+			stat_inc(SUBFLOW_STAT_MAP_FULL);
+			return RECORD_FULL;
+		}
+		conn = bpf_map_lookup_elem(&conns, &rd->ckey);
+		if (!conn)
+			return RECORD_LATER;	/* deleted again at once: its last subflow closed */
+	}
+
+	bpf_spin_lock(&conn->lock);
+	if (conn->flags & SUBFLOW_CONN_F_CLOSED) {
+		bpf_spin_unlock(&conn->lock);
+		stat_inc(SUBFLOW_STAT_RECORD_DEFERRED);
+		return RECORD_LATER;
+	}
+	if (!conn->token)
+		fill_conn_header(conn, rd);
+	nr_inline = (conn->inline_used & 1) + ((conn->inline_used >> 1) & 1);
+	slot = inline_slot(conn, info->id);
+	if (slot >= 0)
+		result = RECORD_REFRESHED;
+	/* A free inline slot takes a new subflow only while the connection
+	 * has none in overflow: there, this one may be recorded already. */
+	if (slot < 0 && conn->nr_subflows == nr_inline) {
+		for (i = 0; i < SUBFLOW_CONN_INLINE; i++) {
+			if (!(conn->inline_used & (1U << i))) {
+				slot = i;
+				result = RECORD_ADDED;
+				conn->inline_used |= 1U << i;
+				conn->nr_subflows++;
+				break;
+			}
+		}
+	}
+	if (slot == 0) {
+		if (result == RECORD_REFRESHED)
+			keep_recorded(info, &conn->subflows[0]);
+		conn->subflows[0] = *info;
+	} else if (slot == 1) {
+		if (result == RECORD_REFRESHED)
+			keep_recorded(info, &conn->subflows[1]);
+		conn->subflows[1] = *info;
+	} else if (conn->nr_subflows < 0xffff) {
+		/* Reserve its place first, so that the entry cannot go while
+		 * the overflow entry is being made. */
+		conn->nr_subflows++;
+		overflow = true;
+	}
+	conn_flags = conn->flags;
+	bpf_spin_unlock(&conn->lock);
+
+	if (overflow)
+		result = record_overflow(conn, rd);
+	if (result == RECORD_ADDED) {
+		stat_inc(SUBFLOW_STAT_SUBFLOWS_ADDED);
+		emit_event(SUBFLOW_EVENT_UP, &rd->ckey, rd->cgroup_id, conn_flags, info);
+	}
+	return result;
 }
 
-static __always_inline struct subflow_conn_info *conn_get_or_create(const struct subflow_info *info,
-								    const struct subflow_conn_key *ckey,
-								    struct net *net)
+/* Set the recorded state of subflow `id`; with `established`, refresh the
+ * whole record from `rd` instead (backup bits, MP_JOIN and address ids are
+ * final only once the handshake completed) and emit SUBFLOW_EVENT_ESTABLISHED. */
+__noinline int update_subflow(struct subflow_read *rd, bool established)
 {
-	struct subflow_conn_info *conn, fresh = {};
-
-	conn = bpf_map_lookup_elem(&conns, ckey);
-	if (conn)
-		return conn;
-	fresh.netns_cookie = info->netns_cookie;
-	fresh.created_ns = info->created_ns;
-	fresh.cgroup_id = info->cgroup_id;
-	fresh.token = info->token;
-	fresh.netns_ino = net->ns.inum;
-	if (info->flags & SUBFLOW_F_SERVER)
-		fresh.flags |= SUBFLOW_CONN_F_SERVER;
-	/* NOEXIST: a sibling subflow on another CPU may have just created it. */
-	if (bpf_map_update_elem(&conns, ckey, &fresh, BPF_NOEXIST) && 
-	    !bpf_map_lookup_elem(&conns, ckey))
-		stat_inc(SUBFLOW_STAT_MAP_FULL);
-	return bpf_map_lookup_elem(&conns, ckey);
-}
-
-/* Record (or refresh) subflow `tp`, and return its key in *keyp. The
- * socket cookie comes from the caller: sockops and iterators reach
- * bpf_get_socket_cookie() with different arguments. Returns 1 when the
- * subflow is new to the maps, 0 when it was refreshed, -1 when it is not a
- * trackable subflow. */
-static __always_inline int record_subflow(struct tcp_sock *tp, __u32 extra_flags,
-					  __u64 sock_cookie, struct subflow_key *keyp)
-{
-	struct subflow_conn_key ckey = {};
 	struct subflow_key key = {};
-	struct subflow_conn_info *conn;
-	struct subflow_info info = {}, *old;
+	struct subflow_info *info;
+	struct subflow_overflow *ov;
+	struct subflow_conn *conn;
+	bool found = false;
+	__u32 conn_flags = 0;
+	__u8 state;
+	int i;
 
-	if (read_subflow(tp, &info))
-		return -1;
-	info.flags |= extra_flags;
-	info.sock_cookie = sock_cookie;
-	key.netns_cookie = info.netns_cookie;
-	key.token = info.token;
-	key.id = info.id;
-	*keyp = key;
-
-	old = bpf_map_lookup_elem(&subflows, &key);
-	if (old) {
-		/* Keep what was first seen: creation time, snapshot origin,
-		 * and the policy rule the options program noted. */
-		info.created_ns = old->created_ns;
-		info.policy_rule = old->policy_rule;
-		info.flags |= old->flags & (SUBFLOW_F_SNAPSHOT | SUBFLOW_F_ESTABLISHED);
-		bpf_map_update_elem(&subflows, &key, &info, BPF_EXIST);
+	if (!rd)
 		return 0;
-	}
-
-	info.created_ns = bpf_ktime_get_boot_ns();
-	ckey.netns_cookie = key.netns_cookie;
-	ckey.token = key.token;
-	conn = conn_get_or_create(&info, &ckey, tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net);
+	info = &rd->info;
+	state = info->tcp_state;
+	overflow_key_of(rd, &key);
+	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
 	if (!conn)
-		return -1;
-	if (bpf_map_update_elem(&subflows, &key, &info, BPF_NOEXIST)) {
-		stat_inc(SUBFLOW_STAT_MAP_FULL);
-		return -1;
+		return 0;
+	bpf_spin_lock(&conn->lock);
+	i = inline_slot(conn, info->id);
+	found = i >= 0;
+	if (i == 0 && !established) {
+		conn->subflows[0].tcp_state = state;
+	} else if (i == 1 && !established) {
+		conn->subflows[1].tcp_state = state;
+	} else if (i == 0) {
+		keep_recorded(info, &conn->subflows[0]);
+		conn->subflows[0] = *info;
+	} else if (i == 1) {
+		keep_recorded(info, &conn->subflows[1]);
+		conn->subflows[1] = *info;
 	}
-	conn_add_id(conn, key.id);
-	__sync_fetch_and_add(&conn->nr_subflows, 1);
-	stat_inc(SUBFLOW_STAT_SUBFLOWS_ADDED);
-	emit_event(SUBFLOW_EVENT_UP, &info);
-	return 1;
+	conn_flags = conn->flags;
+	bpf_spin_unlock(&conn->lock);
+
+	if (!found) {
+		ov = bpf_map_lookup_elem(&subflow_overflow, &key);
+		if (!ov)
+			return 0;
+		bpf_spin_lock(&ov->lock);
+		if (!established) {
+			ov->info.tcp_state = state;
+		} else {
+			keep_recorded(info, &ov->info);
+			ov->info = *info;
+		}
+		bpf_spin_unlock(&ov->lock);
+	}
+	if (established)
+		emit_event(SUBFLOW_EVENT_ESTABLISHED, &rd->ckey, rd->cgroup_id, conn_flags, info);
+	return 0;
 }
 
-/* Forget the subflow recorded under `key` (it reached TCP_CLOSE). The
- * connection entry goes with its last subflow. */
-static __always_inline void forget_subflow(struct subflow_key key)
+/* Forget subflow rd->info.id (it reached TCP_CLOSE); the connection's entry
+ * goes with its last subflow. Only the caller that takes the subflow out
+ * counts it down, so a subflow is removed exactly once. */
+__noinline int forget_subflow(struct subflow_read *rd)
 {
-	struct subflow_conn_key ckey = {};
-	struct subflow_conn_info *conn;
-	struct subflow_info info;
-	struct subflow_info *entry;
+	struct subflow_key key = {};
+	struct subflow_info *info;
+	struct subflow_overflow *ov;
+	struct subflow_conn *conn;
+	bool found = false, last = false;
+	__u32 conn_flags = 0;
+	__u64 cgroup_id = 0;
+	int i;
 
-	entry = bpf_map_lookup_elem(&subflows, &key);
-	if (!entry)
-		return;
-	info = *entry;
-	info.tcp_state = TCP_CLOSE_STATE;
-	/* Only the caller whose delete succeeds updates the connection, so a
-	 * subflow is counted down exactly once. */
-	if (bpf_map_delete_elem(&subflows, &key))
-		return;
+	if (!rd)
+		return 0;
+	info = &rd->info;
+	overflow_key_of(rd, &key);
+	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
+	if (!conn)
+		return 0;
+	bpf_spin_lock(&conn->lock);
+	i = inline_slot(conn, info->id);
+	found = i >= 0;
+	if (i == 0)
+		*info = conn->subflows[0];
+	else if (i == 1)
+		*info = conn->subflows[1];
+	if (found) {
+		conn->inline_used &= ~(1U << i);
+		conn->nr_subflows--;
+	}
+	if (found && !conn->nr_subflows) {
+		conn->flags |= SUBFLOW_CONN_F_CLOSED;
+		last = true;
+	}
+	conn_flags = conn->flags;
+	cgroup_id = conn->cgroup_id;
+	bpf_spin_unlock(&conn->lock);
+
+	if (!found) {
+		ov = bpf_map_lookup_elem(&subflow_overflow, &key);
+		if (!ov)
+			return 0;
+		bpf_spin_lock(&ov->lock);
+		*info = ov->info;
+		bpf_spin_unlock(&ov->lock);
+		if (bpf_map_delete_elem(&subflow_overflow, &key))
+			return 0;	/* another caller took it out */
+		conn_drop_one(conn, &rd->ckey);
+	} else if (last) {
+		bpf_map_delete_elem(&conns, &rd->ckey);
+	}
 	stat_inc(SUBFLOW_STAT_SUBFLOWS_REMOVED);
-	emit_event(SUBFLOW_EVENT_DOWN, &info);
-
-	ckey.netns_cookie = key.netns_cookie;
-	ckey.token = key.token;
-	conn = bpf_map_lookup_elem(&conns, &ckey);
-	if (!conn)
-		return;
-	conn_remove_id(conn, key.id);
-	if (__sync_fetch_and_add(&conn->nr_subflows, -1) <= 1)
-		bpf_map_delete_elem(&conns, &ckey);
-}
-
-/* The key a subflow was recorded under, from sockops. At teardown the
- * kernel has already cleared msk->token, so the token comes from the MPTCP
- * socket's own storage (conn_sk_keys, written when its subflows were
- * recorded) and the id from the subflow context, which outlives the token.
- * This spares every subflow a storage of its own: creating one was the
- * largest single cost of recording a subflow. Subflows found by the
- * snapshot carry their key in subflow_sk_keys instead (an iterator cannot
- * create storage on the MPTCP socket). */
-static __always_inline int sockops_subflow_key(struct bpf_sock_ops *skops, struct tcp_sock *tp,
-					       struct subflow_key *key)
-{
-	struct mptcp_subflow_context *sf = subflow_ctx_of(tp);
-	struct bpf_sock *bsk = skops->sk;
-	struct subflow_conn_key *ckey;
-	struct subflow_key *sk_key;
-	struct mptcp_sock *msk;
-
-	if (!sf || !bsk)
-		return -1;
-	msk = bpf_skc_to_mptcp_sock(bsk);
-	ckey = msk ? bpf_sk_storage_get(&conn_sk_keys, msk, 0, 0) : NULL;
-	if (ckey && ckey->token && sf->subflow_id) {
-		key->netns_cookie = ckey->netns_cookie;
-		key->token = ckey->token;
-		key->id = sf->subflow_id;
-		return 0;
-	}
-	sk_key = bpf_sk_storage_get(&subflow_sk_keys, tp, 0, 0);
-	if (!sk_key)
-		return -1;
-	*key = *sk_key;
+	info->tcp_state = TCP_CLOSE_STATE;
+	emit_event(SUBFLOW_EVENT_DOWN, &rd->ckey, cgroup_id, conn_flags, info);
 	return 0;
 }
 

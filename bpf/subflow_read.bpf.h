@@ -1,20 +1,29 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Reading one MPTCP subflow (a kernel tcp_sock) into a struct subflow_info,
- * with no map of its own: shared by the tracker and the attach-time snapshot
- * (through record.bpf.h) and by the one-shot subflow operations iterator
- * (sockopt.bpf.c), so that all of them read a subflow exactly the same way.
+ * Reading an MPTCP subflow (a kernel tcp_sock) from BPF: its subflow context
+ * and MPTCP socket, whether it is a join, its endpoints, and the cgroup walk
+ * that finds the nearest ancestor with an entry in a map. It declares no
+ * map, so every BPF program of the project can use it (sockops, cgroup
+ * connect/bind, iterators, congestion controls): each question has one
+ * answer.
  *
- * Kernel structs are read with CO-RE probe reads: the same code works from
- * sockops, iterator and tracing context, and survives layout changes.
+ * Kernel structs are reached through BTF pointers (bpf_skc_to_tcp_sock,
+ * bpf_rdonly_cast): plain loads, no helper call, CO-RE relocated.
  */
 #ifndef SUBFLOW_READ_BPF_H
 #define SUBFLOW_READ_BPF_H
 
+#include <bpf/bpf_endian.h>
 #include "subflow_abi.h"
 
-#define TCP_ESTABLISHED_STATE 1
-#define TCP_CLOSE_STATE 7
+#define TCP_ESTABLISHED_STATE	1
+#define TCP_SYN_SENT_STATE	2
+#define TCP_SYN_RECV_STATE	3
+#define TCP_FIN_WAIT1_STATE	4
+#define TCP_CLOSE_STATE		7
+#define TCP_CLOSE_WAIT_STATE	8
+
+#define MAX_CGROUP_LEVELS 32
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
@@ -38,7 +47,9 @@ static __always_inline struct mptcp_sock *msk_of(struct mptcp_subflow_context *s
 }
 
 /* A join is any subflow but the connection's first. request_join alone is
- * not enough: the path manager sets it only after bind(). */
+ * not enough: the path manager sets it only after bind(), where admission
+ * asks already; mp_join is set only once the handshake completed. The
+ * connection's first subflow is msk->first, until teardown clears it. */
 static __always_inline bool subflow_is_join(struct tcp_sock *tp, struct mptcp_subflow_context *sf,
 					    struct mptcp_sock *msk)
 {
@@ -65,6 +76,8 @@ static __always_inline void read_endpoints(struct tcp_sock *tp, struct subflow_i
 	} else {
 		__u32 saddr = skc->skc_rcv_saddr, daddr = skc->skc_daddr;
 
+		__builtin_memset(info->local.addr, 0, 16);
+		__builtin_memset(info->remote.addr, 0, 16);
 		__builtin_memcpy(info->local.addr, &saddr, 4);
 		__builtin_memcpy(info->remote.addr, &daddr, 4);
 	}
@@ -85,18 +98,63 @@ static __always_inline __u32 ifindex_of(struct tcp_sock *tp)
 	return ifindex;
 }
 
-/* Fill `info` from subflow socket `tp` (a BTF pointer: sockops and
- * iterators both get one from bpf_skc_to_tcp_sock). Plain loads throughout:
- * this runs for every subflow event. Returns 0, or -1 when tp is not an
- * MPTCP subflow of a connection with a token and a subflow id (with info
- * filled in but for the id when only the id is missing). */
-static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_info *info)
+static __always_inline __u64 cgroup_id_of(struct cgroup *cgrp)
+{
+	return cgrp ? cgrp->kn->id : 0;
+}
+
+/* What `map` (keyed by cgroup id, __u64) holds for the nearest cgroup on
+ * the way from cgrp to the root, cgrp itself first; NULL when none has an
+ * entry. The one cgroup walk of the engine: policies follow the nearest
+ * ancestor that has one, and a socket belongs to an attachment when any
+ * ancestor is attached. */
+static __always_inline void *cgroup_nearest_value(struct cgroup *cgrp, void *map)
+{
+	struct cgroup_subsys_state *parent;
+	void *value;
+	__u64 id;
+	int i;
+
+	for (i = 0; i < MAX_CGROUP_LEVELS && cgrp; i++) {
+		id = cgrp->kn->id;
+		value = bpf_map_lookup_elem(map, &id);
+		if (value)
+			return value;
+		parent = cgrp->self.parent;	/* css is the first member of struct cgroup */
+		if (!parent)
+			break;
+		cgrp = bpf_rdonly_cast(parent, bpf_core_type_id_kernel(struct cgroup));
+	}
+	return NULL;
+}
+
+static __always_inline struct cgroup *cgroup_of(struct tcp_sock *tp)
+{
+	return tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
+}
+
+/* A subflow as read from its socket, with what its connection's entry
+ * needs when it is the first one recorded. */
+struct subflow_read {
+	struct subflow_conn_key ckey;
+	__u64 cgroup_id;
+	__u32 netns_ino;
+	__u8  conn_flags;	/* SUBFLOW_CONN_F_SERVER */
+	__u8  first;		/* the connection's first subflow (msk->first) */
+	__u16 pad;
+	struct subflow_info info;
+};
+
+/* Read subflow `tp`. Returns 0, or -1 when it is not an MPTCP subflow of a
+ * connection with a token. */
+static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_read *rd)
 {
 	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
 	struct mptcp_subflow_context *sf;
-	struct cgroup *cgrp;
+	struct subflow_info *info = &rd->info;
 	struct mptcp_sock *msk;
-	__u32 flags = 0;
+	struct net *net;
+	__u16 flags = 0;
 
 	if (!tp->is_mptcp)
 		return -1;
@@ -106,18 +164,24 @@ static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_info
 	msk = msk_of(sf);
 	if (!msk)
 		return -1;
-	info->token = msk->token;
-	info->id = sf->subflow_id;
-	if (!info->token)
+	rd->ckey.token = sf->token;
+	rd->ckey.pad = 0;
+	if (!rd->ckey.token)
 		return -1;
+	net = sk->__sk_common.skc_net.net;
+	rd->ckey.netns_cookie = net->net_cookie;
+	rd->netns_ino = net->ns.inum;
+	rd->cgroup_id = cgroup_id_of(cgroup_of(tp));
+	rd->first = (void *)msk->first == (void *)tp;
+	rd->conn_flags = msk->pm.server_side ? SUBFLOW_CONN_F_SERVER : 0;
+	rd->pad = 0;
 
-	info->netns_cookie = sk->__sk_common.skc_net.net->net_cookie;
-	cgrp = sk->sk_cgrp_data.cgroup;
-	info->cgroup_id = cgrp ? cgrp->kn->id : 0;
+	info->id = sf->subflow_id;
 	info->ifindex = ifindex_of(tp);
 	info->tcp_state = sk->__sk_common.skc_state;
-	info->local_addr_id = (__u8)sf->local_id;
+	info->local_addr_id = sf->local_id;
 	info->remote_addr_id = sf->remote_id;
+	info->pad = 0;
 	read_endpoints(tp, info);
 
 	flags |= subflow_is_join(tp, sf, msk) ? SUBFLOW_F_JOIN : SUBFLOW_F_INITIAL;
@@ -130,9 +194,31 @@ static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_info
 	if (info->tcp_state == TCP_ESTABLISHED_STATE)
 		flags |= SUBFLOW_F_ESTABLISHED;
 	info->flags = flags;
-	/* Subflows are numbered from 1; 0 means a passive join still queued
-	 * on its busy connection: everything but the id is known. */
-	return info->id ? 0 : -1;
+	return 0;
+}
+
+/* Only the key of subflow `tp` (rd->ckey, rd->info.id), for its state
+ * changes: the rest comes from its record. Returns 0 or -1 as read_subflow. */
+static __always_inline int read_subflow_key(struct tcp_sock *tp, struct subflow_read *rd)
+{
+	struct mptcp_subflow_context *sf = subflow_ctx_of(tp);
+
+	if (!sf)
+		return -1;
+	rd->ckey.token = sf->token;
+	rd->ckey.pad = 0;
+	rd->ckey.netns_cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net->net_cookie;
+	rd->info.id = sf->subflow_id;
+	return rd->ckey.token ? 0 : -1;
+}
+
+/* The subflow has its key: a subflow numbered 0 is either the first one of
+ * a connection made again on its socket (the kernel numbers that one 0 for
+ * good), or a passive join still queued on its busy connection, numbered
+ * when the connection's system call returns. */
+static __always_inline bool read_has_key(const struct subflow_read *rd)
+{
+	return rd->info.id || rd->first;
 }
 
 #endif /* SUBFLOW_READ_BPF_H */

@@ -1,105 +1,96 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Subflow tracker. Hook: cgroup sockops, attached to each cgroup the engine
- * serves. Decides nothing; records: every MPTCP subflow of the cgroup's
- * sockets gets an entry in `subflows` (and its connection one in `conns`)
- * when it starts connecting (TCP_CONNECT_CB) or is accepted
- * (PASSIVE_ESTABLISHED_CB), is refreshed when the handshake completes and on
- * every state change, and is removed when it reaches TCP_CLOSE. Up, established
- * and down are reported on the `events` ring buffer.
+ * The sockops program of the engine: tracking and per-subflow options in one
+ * program, so that each callback runs one program. Hook: cgroup sockops,
+ * attached to each cgroup the engine serves.
+ *
+ * - TCP_CONNECT_CB (before the SYN) and PASSIVE_ESTABLISHED_CB (accepted):
+ *   a new subflow. Its cgroup's policy shapes it (options.bpf.h), it is
+ *   recorded in the connection table (record.bpf.h), and its state
+ *   callback is turned on so that the program sees it close.
+ * - ACTIVE_ESTABLISHED_CB: the handshake's results (MP_JOIN, backup bits,
+ *   address ids) refresh the record.
+ * - STATE_CB: the state users see (connecting, established, closing,
+ *   closed) is recorded; the record goes at TCP_CLOSE. Transitions in
+ *   between (FIN_WAIT2, LAST_ACK, ...) leave before any helper call.
+ * - RTT_CB / header option callbacks: only a subflow that could not be
+ *   recorded yet asks for them (its next packet in either direction):
+ *   a passive join still queued on its busy connection, not numbered yet,
+ *   or one whose connection's entry was being removed. Once recorded they
+ *   are off again. A full map is counted, never retried.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "record.bpf.h"
+#include "options.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void report_established(const struct subflow_key *key)
-{
-	struct subflow_info *entry = bpf_map_lookup_elem(&subflows, key);
-
-	if (entry)
-		emit_event(SUBFLOW_EVENT_ESTABLISHED, entry);
-}
-
-static __always_inline void refresh_state(struct bpf_sock_ops *skops, struct tcp_sock *tp,
-					  __u32 new_state)
-{
-	struct subflow_info *entry;
-	struct subflow_key key;
-
-	if (sockops_subflow_key(skops, tp, &key))
-		return;
-	entry = bpf_map_lookup_elem(&subflows, &key);
-	if (entry)
-		entry->tcp_state = new_state;
-}
-
-/* Note the connection key on the MPTCP socket itself: for queries by the
- * application's fd, and for its subflows' close, when the token is gone. */
-static __always_inline void note_conn_key(struct bpf_sock_ops *skops, const struct subflow_key *key)
-{
-	struct bpf_sock *bsk = skops->sk;
-	struct subflow_conn_key *ckey;
-	struct mptcp_sock *msk;
-
-	if (!bsk)
-		return;
-	msk = bpf_skc_to_mptcp_sock(bsk);
-	if (!msk)
-		return;
-	ckey = bpf_sk_storage_get(&conn_sk_keys, msk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!ckey || ckey->token == key->token)
-		return;
-	ckey->netns_cookie = key->netns_cookie;
-	ckey->token = key->token;
-	ckey->pad = 0;
-}
-
-/* Callbacks that fire on the next packet in either direction (RTT sample,
- * any received segment, any sent segment): how a not-yet-numbered passive
- * join gets recorded as soon as the kernel has given it its id. */
 #define RETRY_CB_FLAGS (BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | \
 			BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)
 
-/* Record the subflow and ask for its state changes. A passive join that
- * the kernel has not numbered yet (its connection was busy in a system call,
- * so the join waits on the join list until that call returns) is recorded
- * at its next packet instead, when it has its id. */
-static __always_inline void start_tracking(struct bpf_sock_ops *skops, struct tcp_sock *tp,
-					   __u32 extra_flags)
+/* A new subflow (or one retried): shape it once, record it, and choose
+ * the callbacks it needs from now on. */
+static __always_inline void new_subflow(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+					struct subflow_read *rd, bool retry)
 {
-	int flags = skops->bpf_sock_ops_cb_flags;
+	int flags = skops->bpf_sock_ops_cb_flags, wanted;
+	int result = RECORD_FULL;
 
-	struct subflow_key key;
-
-	if (record_subflow(tp, extra_flags, bpf_get_socket_cookie(skops), &key) >= 0) {
-		note_conn_key(skops, &key);
-		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
-		flags &= ~RETRY_CB_FLAGS;
-	} else if (tp->is_mptcp) {
-		flags |= RETRY_CB_FLAGS;	/* try again on the next packet */
+	if (read_subflow(tp, rd))
+		return;
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		/* Called just before the kernel moves it to ESTABLISHED. */
+		rd->info.tcp_state = TCP_ESTABLISHED_STATE;
+		rd->info.flags |= SUBFLOW_F_ESTABLISHED;
 	}
-	if (flags != skops->bpf_sock_ops_cb_flags)
-		bpf_sock_ops_cb_flags_set(skops, flags);
+	/* Options are applied once, when the subflow appears; a retry only
+	 * finds the rule again for the record. */
+	shape_subflow(skops, tp, &rd->info, !retry);
+	rd->info.created_ns = bpf_ktime_get_boot_ns();
+	if (read_has_key(rd))
+		result = record_subflow(rd);
+	else
+		result = RECORD_LATER;
+
+	wanted = flags & ~RETRY_CB_FLAGS;
+	if (result == RECORD_ADDED || result == RECORD_REFRESHED)
+		wanted |= BPF_SOCK_OPS_STATE_CB_FLAG;
+	else if (result == RECORD_LATER)
+		wanted |= RETRY_CB_FLAGS | BPF_SOCK_OPS_STATE_CB_FLAG;
+	if (wanted != flags)
+		bpf_sock_ops_cb_flags_set(skops, wanted);
 }
 
 SEC("sockops")
 int subflow_track(struct bpf_sock_ops *skops)
 {
-	struct subflow_key key;
+	struct subflow_read rd = {};
 	struct bpf_sock *bsk;
-	__u32 op = skops->op;
+	__u32 op = skops->op, new_state = 0;
 	struct tcp_sock *tp;
 
 	/* Most callbacks are not ours: leave before any helper call. */
-	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB &&
-	    op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB &&
-	    op != BPF_SOCK_OPS_RTT_CB && op != BPF_SOCK_OPS_PARSE_HDR_OPT_CB &&
-	    op != BPF_SOCK_OPS_HDR_OPT_LEN_CB && op != BPF_SOCK_OPS_WRITE_HDR_OPT_CB)
+	switch (op) {
+	case BPF_SOCK_OPS_STATE_CB:
+		new_state = skops->args[1];
+		if (new_state != TCP_CLOSE_STATE && new_state != TCP_FIN_WAIT1_STATE &&
+		    new_state != TCP_CLOSE_WAIT_STATE)
+			return 1;
+		break;
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_RTT_CB:
+	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+		break;
+	default:
 		return 1;
+	}
 	bsk = skops->sk;	/* one load: the verifier tracks its NULL check */
 	if (!bsk)
 		return 1;
@@ -110,26 +101,23 @@ int subflow_track(struct bpf_sock_ops *skops)
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		start_tracking(skops, tp, 0);
-		break;
-	case BPF_SOCK_OPS_RTT_CB:
-	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
-	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
-	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
-		/* Only a queued passive join asks for these (RETRY_CB_FLAGS);
-		 * no header option is written. */
-		start_tracking(skops, tp, SUBFLOW_F_ESTABLISHED);
+		new_subflow(skops, tp, &rd, false);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		/* Backup bits and MP_JOIN/MP_CAPABLE are final only now. */
-		if (record_subflow(tp, SUBFLOW_F_ESTABLISHED, bpf_get_socket_cookie(skops), &key) >= 0)
-			report_established(&key);
+		if (!read_subflow(tp, &rd))
+			update_subflow(&rd, true);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] != TCP_CLOSE_STATE)
-			refresh_state(skops, tp, skops->args[1]);
-		else if (!sockops_subflow_key(skops, tp, &key))
-			forget_subflow(key);
+		if (read_subflow_key(tp, &rd))
+			break;
+		rd.info.tcp_state = new_state;
+		if (new_state == TCP_CLOSE_STATE)
+			forget_subflow(&rd);
+		else
+			update_subflow(&rd, false);
+		break;
+	default:	/* only a subflow not recorded yet asks for these */
+		new_subflow(skops, tp, &rd, true);
 		break;
 	}
 	return 1;

@@ -2,13 +2,22 @@
 /*
  * libsubflow: the public C API of the subflow engine.
  *
- * The engine's state lives in BPF maps pinned under one bpffs directory
- * (default /sys/fs/bpf/subflow, or $SUBFLOW_PIN_DIR, or the directory given
- * to subflow_set_pin_dir()). Any process with CAP_BPF (root) can query it;
- * the process that loaded the engine may exit.
+ * Two kinds of calls:
+ * - On the application's own MPTCP socket (subflow_get_ids, _get_tuple,
+ *   _get_tuples, _conn_of_fd): answered by the kernel itself
+ *   (getsockopt MPTCP_FULL_INFO, Linux 6.5+), in one system call, for any
+ *   user, whether the engine is loaded or not, and inside `ip netns exec`
+ *   (which hides the engine's pins). Only on kernels without MPTCP_FULL_INFO
+ *   do they read the engine's maps (and then need its privileges).
+ * - By (network namespace, token), for tools that do not own the socket,
+ *   and everything else: the engine's state, in BPF maps pinned under one
+ *   bpffs directory (default /sys/fs/bpf/subflow, or $SUBFLOW_PIN_DIR, or
+ *   the directory given to subflow_set_pin_dir()). Any process with CAP_BPF
+ *   (root) can query it; the process that loaded the engine may exit.
  *
  * Error convention (libbpf 1.x): int functions return 0 on success or a
- * negative errno. Frequent errors:
+ * negative errno; functions that return a pointer return NULL and set errno.
+ * Frequent errors:
  *   -ENOENT      the engine is not loaded (no pins in the pin directory)
  *   -ESRCH       no such connection (token) or subflow (id) is tracked
  *   -EOPNOTSUPP  fd is not an MPTCP socket (or fell back to plain TCP)
@@ -49,19 +58,32 @@ SUBFLOW_API const char *subflow_pin_dir(void);
 /* ---- GET_SUB_IDS / GET_SUB_TUPLE on the application's own socket ------- */
 
 /* The subflow ids of the MPTCP connection behind socket `fd`, ascending.
- * On success *count is the number of live subflows the connection has; at
- * most `max` of them are written to ids (max may be 0 to ask for the count).
- * Equivalent of MPTCP_GET_SUB_IDS. */
+ * On success *count is the number of subflows the connection has; at most
+ * `max` of them are written to ids (max may be 0 to ask for the count).
+ * Equivalent of MPTCP_GET_SUB_IDS. The kernel's own list (MPTCP_FULL_INFO)
+ * less a first subflow it keeps after that one closed: every connected
+ * subflow, from its SYN until the kernel lets it go. */
 SUBFLOW_API int subflow_get_ids(int fd, uint32_t *ids, size_t max, size_t *count);
 
 /* The local and remote address of subflow `id` of the connection behind
  * socket `fd`, as struct sockaddr_in or sockaddr_in6 (ports in network
- * order, as bind()/connect() use them). Equivalent of MPTCP_GET_SUB_TUPLE. */
+ * order, as bind()/connect() use them). Equivalent of MPTCP_GET_SUB_TUPLE.
+ * -ESRCH: the connection has no subflow `id`. */
 SUBFLOW_API int subflow_get_tuple(int fd, uint32_t id, struct sockaddr_storage *local,
 		      struct sockaddr_storage *remote);
 
+/* Both at once, in the same one system call: every subflow's id and
+ * addresses, ascending by id; *count and max as for subflow_get_ids. */
+struct subflow_tuple {
+	uint32_t id;
+	uint32_t pad;
+	struct sockaddr_storage local;
+	struct sockaddr_storage remote;
+};
+SUBFLOW_API int subflow_get_tuples(int fd, struct subflow_tuple *tuples, size_t max, size_t *count);
+
 /* The key of the connection behind `fd`: its network namespace cookie
- * (SO_NETNS_COOKIE) and its local MPTCP token. */
+ * (SO_NETNS_COOKIE) and its local MPTCP token (MPTCP_INFO). */
 SUBFLOW_API int subflow_conn_of_fd(int fd, uint64_t *netns_cookie, uint32_t *token);
 
 /* ---- The same, by (network namespace, token), for tools ---------------- */
@@ -72,6 +94,17 @@ SUBFLOW_API int subflow_get_ids_by_token(uint64_t netns_cookie, uint32_t token, 
 SUBFLOW_API int subflow_get_tuple_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
 			       struct sockaddr_storage *local,
 			       struct sockaddr_storage *remote);
+
+/* A tracked connection (the header of its "conns" entry). */
+struct subflow_conn_info {
+	uint64_t netns_cookie;
+	uint64_t created_ns;	/* CLOCK_BOOTTIME, when the engine saw its first subflow */
+	uint64_t cgroup_id;	/* of the socket that created it: whose policy applies */
+	uint32_t token;
+	uint32_t netns_ino;	/* inode of the namespace (`ls -l /proc/PID/ns/net`) */
+	uint32_t flags;		/* SUBFLOW_CONN_F_* */
+	uint32_t nr_subflows;	/* live subflows */
+};
 
 /* Everything the engine knows of one connection or one subflow. */
 SUBFLOW_API int subflow_get_conn_info(uint64_t netns_cookie, uint32_t token,
@@ -95,11 +128,54 @@ SUBFLOW_API int subflow_current_netns(uint64_t *netns_cookie);
 SUBFLOW_API void subflow_endpoint_to_sockaddr(const struct subflow_endpoint *ep,
 				  struct sockaddr_storage *ss);
 
+/* ---- Events ----------------------------------------------------------------
+ *
+ * Subflow up / established / down as they happen, for any number of readers
+ * at once (up to SUBFLOW_EVENT_READERS: `subflowctl subflow monitor`s, the
+ * path-manager daemon, your tool). Each reader gets every event in a ring
+ * buffer of its own, from the moment it opened until it closes; the engine
+ * writes nothing while no reader is open. Records: struct subflow_event
+ * (include/subflow_abi.h); skip types you do not know, later versions add
+ * some. Needs the engine loaded, and root.
+ */
+struct subflow_events;
+/* Called for each event; a non-zero return stops subflow_events_poll(),
+ * which returns it. */
+typedef int (*subflow_event_cb)(const struct subflow_event *event, void *ctx);
+
+/* Start reading: create this reader's ring and claim a slot for it (-EBUSY
+ * when every slot is held by a live reader). NULL with errno on failure. */
+SUBFLOW_API struct subflow_events *subflow_events_open(subflow_event_cb cb, void *ctx);
+
+/* A file descriptor that polls readable when events wait (for epoll). */
+SUBFLOW_API int subflow_events_fd(const struct subflow_events *events);
+
+/* Deliver the waiting events to cb, waiting up to timeout_ms (0: do not
+ * wait, -1: forever) for the first. Returns how many were delivered, or
+ * cb's non-zero return, or -errno. Also renews the reader's lease: call it
+ * at least once a second (a timeout of at most 1000 ms does), or the engine
+ * stops writing after SUBFLOW_EVENT_LEASE_NS. */
+SUBFLOW_API int subflow_events_poll(struct subflow_events *events, int timeout_ms);
+
+/* Events the engine could not write because this reader's ring was full. */
+SUBFLOW_API uint64_t subflow_events_lost(const struct subflow_events *events);
+
+/* Release the slot and the ring. NULL is fine. */
+SUBFLOW_API void subflow_events_close(struct subflow_events *events);
+
 /* ---- Engine lifecycle --------------------------------------------------- */
 
 /* Load the engine into the pin directory unless it is loaded already: maps,
  * programs, pins. Idempotent. */
 SUBFLOW_API int subflow_engine_load(void);
+
+/* The capacity of the connection table that the next load creates:
+ * max_conns connections (default SUBFLOW_DEFAULT_MAX_CONNS, or
+ * $SUBFLOW_MAX_CONNS), their first SUBFLOW_CONN_INLINE subflows each, and
+ * max_conns / 4 more subflows beyond those. Memory grows with what is
+ * tracked, up to that. -EINVAL for 0 or more than 2^24. A loaded engine
+ * keeps its size until unloaded. */
+SUBFLOW_API int subflow_set_max_conns(uint32_t max_conns);
 
 /* Attach the engine to the cgroup v2 directory `cgroup_path` (loading it
  * first if needed), pin the link, and snapshot the MPTCP subflows that the
@@ -306,6 +382,11 @@ SUBFLOW_API int subflow_policy_set_rule(const char *cgroup_path, unsigned int in
 SUBFLOW_API int subflow_policy_insert_rule(const char *cgroup_path, unsigned int index,
 			       const char *rule_text, struct subflow_policy_errors *errs);
 SUBFLOW_API int subflow_policy_delete_rule(const char *cgroup_path, unsigned int index);
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct subflow_conn_info) == 40, "subflow_conn_info layout");
+_Static_assert(sizeof(struct subflow_tuple) == 264, "subflow_tuple layout");
+#endif
 
 #ifdef __cplusplus
 }

@@ -13,30 +13,48 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h>	/* struct bpf_spin_lock */
 #endif
 
-#define SUBFLOW_ABI_VERSION 1
-
-/* How many subflow ids a connection entry lists inline. The in-kernel path
- * manager allows at most 8 subflows; the userspace one may create more: those
- * still get a subflow entry, and the connection counts them in ids_overflow. */
-#define SUBFLOW_IDS_PER_CONN 16
+/* 2: one record per connection with its subflows inline (conns), the rest
+ *    in subflow_overflow; per-reader event rings. */
+#define SUBFLOW_ABI_VERSION 2
 
 /* Address families, as in <sys/socket.h>; repeated so BPF code needs no libc. */
 #define SUBFLOW_AF_INET  2
 #define SUBFLOW_AF_INET6 10
 
-/* Key of the "conns" map: one MPTCP connection. Tokens are unique only within
- * one network namespace, so the namespace's cookie (SO_NETNS_COOKIE, never
- * reused while the machine runs) is part of the key. */
+/* ---- The connection table ---------------------------------------------------
+ *
+ * One entry per MPTCP connection in `conns`, keyed by (network namespace
+ * cookie, local token): tokens are unique only within a namespace. Its
+ * value holds the connection and its first SUBFLOW_CONN_INLINE live
+ * subflows; a connection with more keeps the others in `subflow_overflow`,
+ * keyed by (namespace, token, subflow id). Both values start with a
+ * bpf_spin_lock that BPF holds while it changes them: read them with
+ * BPF_F_LOCK (bpf_map_lookup_elem_flags) to get an untorn copy.
+ *
+ * A subflow is added when it starts connecting (TCP_CONNECT_CB) or is
+ * accepted (PASSIVE_ESTABLISHED_CB) or found by the attach-time snapshot, and
+ * removed when it reaches TCP_CLOSE; the connection's entry goes with its
+ * last subflow. Its tcp_state is updated on the way: connecting
+ * (SYN_SENT / SYN_RECV), ESTABLISHED, the first closing state (FIN_WAIT1 or
+ * CLOSE_WAIT); the states in between are not followed (ss shows them).
+ */
+
+/* Subflows held in the connection's own entry. Two fill the entry to the
+ * 256-byte allocation class of the kernel's hash map; most connections have
+ * one or two. */
+#define SUBFLOW_CONN_INLINE 2
+
+/* Key of "conns". */
 struct subflow_conn_key {
-	__u64 netns_cookie;
-	__u32 token;
+	__u64 netns_cookie;	/* SO_NETNS_COOKIE of the namespace, never reused while the machine runs */
+	__u32 token;		/* the connection's local MPTCP token */
 	__u32 pad;		/* always 0 */
 };
 
-/* Key of the "subflows" map: one subflow of one connection. `id` is the
- * kernel's subflow id, the same one MPTCP_FULL_INFO reports. */
+/* Key of "subflow_overflow": one subflow of one connection. */
 struct subflow_key {
 	__u64 netns_cookie;
 	__u32 token;
@@ -59,65 +77,112 @@ struct subflow_endpoint {
 #define SUBFLOW_F_SNAPSHOT	(1U << 5)	/* found by the attach-time snapshot */
 #define SUBFLOW_F_ESTABLISHED	(1U << 6)	/* reached TCP_ESTABLISHED at least once */
 
-/* Value of the "subflows" map. */
+/* One subflow, as recorded. `id` is the kernel's subflow id, the one
+ * MPTCP_FULL_INFO reports: 1, 2, ... in creation order, never reused within
+ * a connection. The kernel numbers 0 the first subflow of a connection made
+ * again on the same socket (connect(AF_UNSPEC), then connect()): so does
+ * the engine. */
 struct subflow_info {
-	__u64 netns_cookie;
-	__u64 created_ns;	/* CLOCK_BOOTTIME, when the engine first saw it */
-	__u64 cgroup_id;	/* cgroup v2 id of the owning socket */
-	__u64 sock_cookie;	/* SO_COOKIE of the subflow's TCP socket */
+	__u64 created_ns;		/* CLOCK_BOOTTIME, when the engine first saw it */
 	struct subflow_endpoint local;
 	struct subflow_endpoint remote;
-	__u32 token;
 	__u32 id;
-	__u32 ifindex;		/* output device of the subflow's route, 0 if unknown */
-	__u32 flags;		/* SUBFLOW_F_* */
-	__u8  tcp_state;	/* TCP_ESTABLISHED (1) ... as in the kernel */
-	__u8  local_addr_id;	/* MPTCP address id of the local endpoint */
-	__u8  remote_addr_id;	/* MPTCP address id of the remote endpoint */
-	__u8  policy_rule;	/* 1 + index of the policy rule that shaped it; 0: none */
-	__u8  pad[4];
+	__u32 ifindex;			/* output device of its route when recorded, 0 if unknown */
+	__u64 policy_generation;	/* of the policy that shaped it; 0: none */
+	__u16 flags;			/* SUBFLOW_F_* */
+	__u8  tcp_state;		/* TCP_ESTABLISHED (1) ... as in the kernel; see above */
+	__u8  policy_rule;		/* 1 + index of the rule that shaped it; 0: none */
+	__s16 local_addr_id;		/* MPTCP address id of the local endpoint; -1: not known yet */
+	__u8  remote_addr_id;		/* MPTCP address id of the remote endpoint */
+	__u8  pad;
 };
 
-/* conn_info.flags */
+/* subflow_conn.flags */
 #define SUBFLOW_CONN_F_SERVER	(1U << 0)	/* this side accepted the connection */
+#define SUBFLOW_CONN_F_CLOSED	(1U << 1)	/* its last subflow closed: being removed */
 
-/* Value of the "conns" map. The ids of live subflows sit in subflow_ids[];
- * an unused slot holds 0 (the kernel numbers subflows from 1). */
-struct subflow_conn_info {
+/* Value of "conns". */
+struct subflow_conn {
+	struct bpf_spin_lock lock;	/* BPF only; user space reads with BPF_F_LOCK */
+	__u32 token;
 	__u64 netns_cookie;
 	__u64 created_ns;	/* CLOCK_BOOTTIME */
-	__u64 cgroup_id;
-	__u32 token;
+	__u64 cgroup_id;	/* cgroup v2 id of the socket that created the connection */
 	__u32 netns_ino;	/* inode of the namespace, as `ls -l /proc/PID/ns/net` shows */
-	__u32 flags;		/* SUBFLOW_CONN_F_* */
-	__u32 nr_subflows;	/* live subflows, including those past the inline list */
-	__u32 ids_overflow;	/* live subflows not listed in subflow_ids[] */
-	__u32 pad;
-	__u32 subflow_ids[SUBFLOW_IDS_PER_CONN];
+	__u8  flags;		/* SUBFLOW_CONN_F_* */
+	__u8  inline_used;	/* bit i: subflows[i] holds a live subflow */
+	__u16 nr_subflows;	/* live subflows: inline, and the rest in subflow_overflow */
+	struct subflow_info subflows[SUBFLOW_CONN_INLINE];
 };
 
-/* Records on the "events" ring buffer. */
+/* Value of "subflow_overflow". */
+struct subflow_overflow {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct subflow_info info;
+};
+
+/* ---- Events -------------------------------------------------------------------
+ *
+ * Every reader has a ring buffer of its own: up to SUBFLOW_EVENT_READERS at
+ * once, each in one slot of `event_rings` (an array of ring buffers). A
+ * reader creates its ring, and claims a free slot (or one whose lease
+ * expired) under the pin directory's lock: it stores its ring there, then
+ * sets event_readers[slot].expires_ns; it renews that lease while it reads
+ * (libsubflow: every second, for SUBFLOW_EVENT_LEASE_NS). BPF writes an
+ * event into every slot whose lease is live, and into nothing when no slot
+ * is: no reader, no cost beyond reading the leases. A reader that dies
+ * stops receiving when its lease runs out; its slot is reused later.
+ * event_lost[slot] (per-CPU) counts the events a slot's full ring refused.
+ *
+ * Records are struct subflow_event. `type` says what happened and `size` how
+ * many bytes the writer filled: later versions add types and may grow the
+ * record at its end (never change what is there), so a reader skips types
+ * it does not know and reads only the fields it knows.
+ */
+#define SUBFLOW_EVENT_READERS		8
+#define SUBFLOW_EVENT_RING_BYTES	(256 * 1024)	/* each reader's ring */
+#define SUBFLOW_EVENT_LEASE_NS		(5ULL * 1000000000ULL)
+
+/* Value of "event_readers" (an array, one entry per slot). */
+struct subflow_event_reader {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME; 0: the slot is free */
+	__u32 pid;		/* of the reader, for `status` */
+	__u32 pad;
+};
+
+/* Event types. 1-63: the tracker. 64 and up are reserved for conditions the
+ * path manager watches (an RTO fired, a streak of retransmissions, no ACK
+ * progress, a byte count crossed); they will carry their numbers in
+ * value[] and, for a close, its reason in `reason`. */
 enum subflow_event_type {
 	SUBFLOW_EVENT_UP = 1,		/* a subflow started connecting or was accepted */
-	SUBFLOW_EVENT_ESTABLISHED = 2,	/* handshake done */
-	SUBFLOW_EVENT_DOWN = 3,		/* a subflow closed; its entry is gone */
+	SUBFLOW_EVENT_ESTABLISHED = 2,	/* its handshake completed */
+	SUBFLOW_EVENT_DOWN = 3,		/* it closed; it is no longer listed */
 };
 
 struct subflow_event {
-	__u32 type;		/* enum subflow_event_type */
-	__u32 pad;
+	__u16 type;		/* enum subflow_event_type */
+	__u16 size;		/* bytes the writer filled in: sizeof(struct subflow_event) today */
+	__u32 reason;		/* DOWN: why it closed, 0: not known (reserved) */
 	__u64 time_ns;		/* CLOCK_BOOTTIME */
-	struct subflow_info info;
+	__u64 netns_cookie;	/* the connection's key, with token */
+	__u64 cgroup_id;
+	__u32 token;
+	__u32 conn_flags;	/* SUBFLOW_CONN_F_* of its connection */
+	struct subflow_info info;	/* the subflow as recorded (DOWN: at its close) */
+	__u64 value[2];		/* numbers of the event type; 0 for UP, ESTABLISHED, DOWN */
 };
 
 /* Counters in the "stats" per-CPU array, one slot each. */
 enum subflow_stat {
-	SUBFLOW_STAT_SUBFLOWS_ADDED,	/* subflow entries created */
-	SUBFLOW_STAT_SUBFLOWS_REMOVED,	/* subflow entries deleted on close */
-	SUBFLOW_STAT_MAP_FULL,		/* inserts refused: a map was full */
-	SUBFLOW_STAT_EVENTS_LOST,	/* ring buffer full: event dropped */
+	SUBFLOW_STAT_SUBFLOWS_ADDED,	/* subflows recorded */
+	SUBFLOW_STAT_SUBFLOWS_REMOVED,	/* subflows forgotten on close */
+	SUBFLOW_STAT_MAP_FULL,		/* subflows not recorded: conns or subflow_overflow full */
+	SUBFLOW_STAT_EVENTS_LOST,	/* events a reader's full ring could not take */
 	SUBFLOW_STAT_SNAPSHOT_FOUND,	/* subflows recorded by the attach snapshot */
-	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* snapshot could not enable the state callback */
+	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* found by the snapshot, not recorded: no state callback */
+	SUBFLOW_STAT_RECORD_DEFERRED,	/* recorded at a later callback: its connection was closing */
 	SUBFLOW_STAT_MAX,
 };
 
@@ -279,16 +344,22 @@ struct subflow_engine_record {
 
 _Static_assert(sizeof(struct subflow_engine_record) == 16 + 64 * 32, "subflow_engine_record ABI");
 
-/* Capacities; the loader may raise them before load (--max-conns). */
+/* Capacities: subflow_set_max_conns() (or $SUBFLOW_MAX_CONNS) changes them
+ * for the next load; the overflow table holds a quarter as many subflows. */
 #define SUBFLOW_DEFAULT_MAX_CONNS	65536
-#define SUBFLOW_DEFAULT_MAX_SUBFLOWS	(4 * SUBFLOW_DEFAULT_MAX_CONNS)
-#define SUBFLOW_EVENTS_BYTES		(256 * 1024)
+#define SUBFLOW_OVERFLOW_PER_CONN_DIV	4
 
 _Static_assert(sizeof(struct subflow_conn_key) == 16, "subflow_conn_key ABI");
 _Static_assert(sizeof(struct subflow_key) == 16, "subflow_key ABI");
 _Static_assert(sizeof(struct subflow_endpoint) == 20, "subflow_endpoint ABI");
-_Static_assert(sizeof(struct subflow_info) == 96, "subflow_info ABI");
-_Static_assert(sizeof(struct subflow_conn_info) == 112, "subflow_conn_info ABI");
-_Static_assert(sizeof(struct subflow_event) == 112, "subflow_event ABI");
+_Static_assert(sizeof(struct subflow_info) == 72, "subflow_info ABI");
+_Static_assert(__builtin_offsetof(struct subflow_info, policy_generation) == 56, "subflow_info ABI");
+_Static_assert(sizeof(struct subflow_conn) == 40 + SUBFLOW_CONN_INLINE * 72, "subflow_conn ABI");
+/* conns entry = 48 B of kernel element header + 16 B key + value + 8 B of
+ * allocator header: within the kernel's 256-byte size class. */
+_Static_assert(48 + 16 + sizeof(struct subflow_conn) + 8 <= 256, "conns entry size class");
+_Static_assert(sizeof(struct subflow_overflow) == 80, "subflow_overflow ABI");
+_Static_assert(sizeof(struct subflow_event_reader) == 16, "subflow_event_reader ABI");
+_Static_assert(sizeof(struct subflow_event) == 128, "subflow_event ABI");
 
 #endif /* SUBFLOW_ABI_H */

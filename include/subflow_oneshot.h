@@ -62,6 +62,6 @@ struct subflow_oneshot_record {
 };
 
 _Static_assert(sizeof(struct subflow_tcp_info) == 112, "subflow_tcp_info ABI");
-_Static_assert(sizeof(struct subflow_oneshot_record) == 240, "subflow_oneshot_record ABI");
+_Static_assert(sizeof(struct subflow_oneshot_record) == 216, "subflow_oneshot_record ABI");
 
 #endif /* SUBFLOW_ONESHOT_H */

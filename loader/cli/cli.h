@@ -51,11 +51,17 @@ int do_unload(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_run(int argc, char **argv);
 
-/* cli_subflow.c: one subflow, printed as `subflow list` does. */
-void cli_json_subflow(const struct subflow_info *sf);
+/* cli_subflow.c: one subflow, printed as `subflow list` does, with the
+ * connection it belongs to (a subflow record does not repeat it). */
+struct cli_sf_conn {
+	uint64_t netns_cookie;	/* 0: the caller's namespace */
+	uint64_t cgroup_id;	/* 0: not known */
+	uint32_t token;
+};
+void cli_json_subflow(const struct subflow_info *sf, const struct cli_sf_conn *conn);
 int cli_endpoint_width(const struct subflow_info *sf, size_t n);
 void cli_text_subflow_header(int width);
-void cli_text_subflow(const struct subflow_info *sf, int width);
+void cli_text_subflow(const struct subflow_info *sf, const struct cli_sf_conn *conn, int width);
 
 /* cli_subflow_ops.c: subflow open | close | set | getsockopt ... info */
 int cli_subflow_open(int argc, char **argv);

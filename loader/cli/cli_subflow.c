@@ -49,14 +49,16 @@ static int do_help(int argc, char **argv)
 
 static uint64_t caller_netns;
 
-static void ifname_of(const struct subflow_info *sf, char *buf, size_t size)
+static void ifname_of(const struct subflow_info *sf, uint64_t netns_cookie, char *buf,
+		      size_t size)
 {
 	char name[IF_NAMESIZE];
 
 	if (!caller_netns)
 		subflow_current_netns(&caller_netns);
 	/* Interface names mean something only in the caller's namespace. */
-	if (sf->ifindex && sf->netns_cookie == caller_netns && if_indextoname(sf->ifindex, name))
+	if (sf->ifindex && (!netns_cookie || netns_cookie == caller_netns) &&
+	    if_indextoname(sf->ifindex, name))
 		snprintf(buf, size, "%s", name);
 	else if (sf->ifindex)
 		snprintf(buf, size, "if%u", sf->ifindex);
@@ -81,7 +83,7 @@ static void json_endpoint(const char *name, const struct subflow_endpoint *ep)
 	jsonw_end_object(json_wtr);
 }
 
-void cli_json_subflow(const struct subflow_info *sf)
+void cli_json_subflow(const struct subflow_info *sf, const struct cli_sf_conn *conn)
 {
 	char ifname[IF_NAMESIZE + 8];
 	struct timespec now;
@@ -89,7 +91,7 @@ void cli_json_subflow(const struct subflow_info *sf)
 
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	now_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
-	ifname_of(sf, ifname, sizeof(ifname));
+	ifname_of(sf, conn->netns_cookie, ifname, sizeof(ifname));
 	jsonw_start_object(json_wtr);
 	jsonw_uint_field(json_wtr, "id", sf->id);
 	json_endpoint("local", &sf->local);
@@ -102,14 +104,18 @@ void cli_json_subflow(const struct subflow_info *sf)
 	jsonw_string_field(json_wtr, "state", subflow_tcp_state_name(sf->tcp_state));
 	jsonw_uint_field(json_wtr, "ifindex", sf->ifindex);
 	jsonw_string_field(json_wtr, "ifname", ifname);
-	jsonw_uint_field(json_wtr, "local_addr_id", sf->local_addr_id);
+	if (sf->local_addr_id < 0)
+		jsonw_name(json_wtr, "local_addr_id"), jsonw_null(json_wtr);	/* not known yet */
+	else
+		jsonw_uint_field(json_wtr, "local_addr_id", sf->local_addr_id);
 	jsonw_uint_field(json_wtr, "remote_addr_id", sf->remote_addr_id);
-	jsonw_uint_field(json_wtr, "token", sf->token);
-	jsonw_uint_field(json_wtr, "cgroup_id", sf->cgroup_id);
+	jsonw_uint_field(json_wtr, "token", conn->token);
+	jsonw_uint_field(json_wtr, "cgroup_id", conn->cgroup_id);
 	jsonw_uint_field(json_wtr, "age_ms", now_ns > sf->created_ns ?
 					     (now_ns - sf->created_ns) / 1000000 : 0);
 	jsonw_bool_field(json_wtr, "snapshot", sf->flags & SUBFLOW_F_SNAPSHOT);
 	jsonw_uint_field(json_wtr, "policy_rule", sf->policy_rule);
+	jsonw_uint_field(json_wtr, "policy_generation", sf->policy_generation);
 	jsonw_end_object(json_wtr);
 }
 
@@ -145,13 +151,13 @@ void cli_text_subflow_header(int width)
 	       "DEV", "FLAGS");
 }
 
-void cli_text_subflow(const struct subflow_info *sf, int width)
+void cli_text_subflow(const struct subflow_info *sf, const struct cli_sf_conn *conn, int width)
 {
 	char local[64], remote[64], ifname[IF_NAMESIZE + 8], flags[80], rule[16] = "";
 
 	endpoint_text(&sf->local, local, sizeof(local));
 	endpoint_text(&sf->remote, remote, sizeof(remote));
-	ifname_of(sf, ifname, sizeof(ifname));
+	ifname_of(sf, conn->netns_cookie, ifname, sizeof(ifname));
 	if (sf->policy_rule)	/* the index `policy show` prints */
 		snprintf(rule, sizeof(rule), ",rule %u", sf->policy_rule - 1);
 	snprintf(flags, sizeof(flags), "%s%s%s%s%s", sf->flags & SUBFLOW_F_INITIAL ? "initial" : "join",
@@ -172,6 +178,9 @@ struct list_ctx {
 static int print_conn(const struct subflow_conn_info *conn, const struct subflow_info *sf,
 		      size_t n, void *data)
 {
+	struct cli_sf_conn key = {
+		.netns_cookie = conn->netns_cookie, .cgroup_id = conn->cgroup_id, .token = conn->token,
+	};
 	struct list_ctx *ctx = data;
 
 	if (ctx->filter_token && conn->token != ctx->token)
@@ -191,7 +200,7 @@ static int print_conn(const struct subflow_conn_info *conn, const struct subflow
 		jsonw_name(json_wtr, "subflows");
 		jsonw_start_array(json_wtr);
 		for (size_t i = 0; i < n; i++)
-			cli_json_subflow(&sf[i]);
+			cli_json_subflow(&sf[i], &key);
 		jsonw_end_array(json_wtr);
 		jsonw_end_object(json_wtr);
 		return 0;
@@ -202,7 +211,7 @@ static int print_conn(const struct subflow_conn_info *conn, const struct subflow
 	       (unsigned long long)conn->cgroup_id, conn->nr_subflows, conn->nr_subflows == 1 ? "" : "s");
 	cli_text_subflow_header(cli_endpoint_width(sf, n));
 	for (size_t i = 0; i < n; i++)
-		cli_text_subflow(&sf[i], cli_endpoint_width(sf, n));
+		cli_text_subflow(&sf[i], &key, cli_endpoint_width(sf, n));
 	return 0;
 }
 
@@ -274,6 +283,7 @@ static int do_show(int argc, char **argv)
 {
 	bool have_token = false, have_id = false;
 	struct subflow_conn_info conn;
+	struct cli_sf_conn key;
 	struct subflow_info sf;
 	uint32_t token = 0, id = 0;
 	int err;
@@ -313,11 +323,14 @@ static int do_show(int argc, char **argv)
 		return fail("connection 0x%08x has no subflow with id %u", token, id);
 	if (err)
 		return fail_errno(err, "subflow show");
+	key.netns_cookie = conn.netns_cookie;
+	key.cgroup_id = conn.cgroup_id;
+	key.token = token;
 	if (json_output) {
-		cli_json_subflow(&sf);
+		cli_json_subflow(&sf, &key);
 	} else {
 		cli_text_subflow_header(cli_endpoint_width(&sf, 1));
-		cli_text_subflow(&sf, cli_endpoint_width(&sf, 1));
+		cli_text_subflow(&sf, &key, cli_endpoint_width(&sf, 1));
 	}
 	return 0;
 }
@@ -331,30 +344,29 @@ static void on_signal(int sig)
 
 struct monitor_ctx {
 	uint64_t limit, seen;
-	uint64_t start_ns;	/* CLOCK_BOOTTIME when the monitor started */
 };
 
-/* Returned by on_event to stop the ring buffer's consumption at once. */
-#define MONITOR_DONE (-ECANCELED)
+/* Returned by on_event to stop at once. */
+#define MONITOR_DONE 1
 
-static int on_event(void *data, void *raw, size_t size)
+static int on_event(const struct subflow_event *ev, void *data)
 {
 	static const char *const names[] = { [SUBFLOW_EVENT_UP] = "up",
 					     [SUBFLOW_EVENT_ESTABLISHED] = "established",
 					     [SUBFLOW_EVENT_DOWN] = "down" };
-	const struct subflow_event *ev = raw;
+	struct cli_sf_conn conn = {
+		.netns_cookie = ev->netns_cookie, .cgroup_id = ev->cgroup_id, .token = ev->token,
+	};
 	struct monitor_ctx *ctx = data;
 	const char *name;
 
-	if (size < sizeof(*ev) || ev->type > SUBFLOW_EVENT_DOWN)
-		return 0;
-	/* With no reader, the buffer keeps what happened before we started. */
-	if (ev->time_ns < ctx->start_ns)
+	/* Later versions add event types: skip those this one does not know. */
+	if (ev->type > SUBFLOW_EVENT_DOWN || !names[ev->type])
 		return 0;
 	/* Like `subflow list`: the caller's namespace unless --all-netns. */
-	if (!all_netns && ev->info.netns_cookie != caller_netns)
+	if (!all_netns && ev->netns_cookie != caller_netns)
 		return 0;
-	name = names[ev->type] ? names[ev->type] : "?";
+	name = names[ev->type];
 	if (json_output) {
 		/* One JSON object per line, like `ip -j monitor`. */
 		json_writer_t *w = json_wtr;
@@ -364,7 +376,7 @@ static int on_event(void *data, void *raw, size_t size)
 		jsonw_string_field(json_wtr, "event", name);
 		jsonw_uint_field(json_wtr, "time_ns", ev->time_ns);
 		jsonw_name(json_wtr, "subflow");
-		cli_json_subflow(&ev->info);
+		cli_json_subflow(&ev->info, &conn);
 		jsonw_end_object(json_wtr);
 		jsonw_destroy(&json_wtr);
 		json_wtr = w;
@@ -373,7 +385,7 @@ static int on_event(void *data, void *raw, size_t size)
 
 		endpoint_text(&ev->info.local, local, sizeof(local));
 		endpoint_text(&ev->info.remote, remote, sizeof(remote));
-		printf("%-12s token 0x%08x id %-3u %s -> %s %s\n", name, ev->info.token,
+		printf("%-12s token 0x%08x id %-3u %s -> %s %s\n", name, ev->token,
 		       ev->info.id, local, remote,
 		       ev->info.flags & SUBFLOW_F_INITIAL ? "initial" : "join");
 	}
@@ -387,8 +399,8 @@ static int on_event(void *data, void *raw, size_t size)
 static int do_monitor(int argc, char **argv)
 {
 	struct monitor_ctx ctx = {};
-	struct ring_buffer *rb;
-	int fd, err = 0;
+	struct subflow_events *events;
+	int err = 0;
 
 	while (argc > 0) {
 		if (!strcmp(argv[0], "--all-netns")) {
@@ -406,26 +418,22 @@ static int do_monitor(int argc, char **argv)
 			return usage_error("'subflow monitor': unexpected argument '%s'", argv[0]);
 		}
 	}
-	fd = subflow_map_fd(MAP_EVENTS);
-	if (fd < 0)
+	if (!subflow_engine_loaded())
 		return fail_not_loaded();
 	subflow_current_netns(&caller_netns);
-	rb = ring_buffer__new(fd, on_event, &ctx, NULL);
-	if (!rb)
-		return fail("cannot read the events ring buffer: %s", strerror(errno));
-	{
-		struct timespec now;
-
-		clock_gettime(CLOCK_BOOTTIME, &now);
-		ctx.start_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
-	}
+	events = subflow_events_open(on_event, &ctx);
+	if (!events && errno == EBUSY)
+		return fail("every one of the %d event reader slots is held by a live reader",
+			    SUBFLOW_EVENT_READERS);
+	if (!events)
+		return fail("cannot read the engine's events: %s", strerror(errno));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* JSON mode prints one object per line, not one array. */
 	if (json_output)
 		jsonw_destroy(&json_wtr);
 	while (!stop_monitor) {
-		err = ring_buffer__poll(rb, 200);
+		err = subflow_events_poll(events, 200);
 		if (err == -EINTR || err == MONITOR_DONE) {
 			err = 0;
 			break;
@@ -434,7 +442,7 @@ static int do_monitor(int argc, char **argv)
 			break;
 		err = 0;
 	}
-	ring_buffer__free(rb);
+	subflow_events_close(events);
 	return err ? fail("monitor: %s", strerror(-err)) : 0;
 }
 

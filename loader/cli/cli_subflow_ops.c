@@ -76,6 +76,7 @@ static int parse_port(const char *what, const char *s, struct sockaddr_storage *
 
 static void print_opened(uint32_t token, uint32_t id)
 {
+	struct cli_sf_conn conn = { .token = token };	/* the caller's namespace */
 	struct subflow_oneshot_record sfs[64];
 	size_t n = 0;
 
@@ -89,10 +90,10 @@ static void print_opened(uint32_t token, uint32_t id)
 		clock_gettime(CLOCK_BOOTTIME, &now);
 		sfs[i].info.created_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 		if (json_output) {
-			cli_json_subflow(&sfs[i].info);
+			cli_json_subflow(&sfs[i].info, &conn);
 		} else {
 			cli_text_subflow_header(cli_endpoint_width(&sfs[i].info, 1));
-			cli_text_subflow(&sfs[i].info, cli_endpoint_width(&sfs[i].info, 1));
+			cli_text_subflow(&sfs[i].info, &conn, cli_endpoint_width(&sfs[i].info, 1));
 		}
 		return;
 	}

@@ -284,6 +284,8 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 		err = check_pinned_maps(o->object(skel), created_maps);
 	if (!err && o->kind == SUBFLOW_OBJ_STRUCT_OPS)
 		err = struct_ops_use_links(o->object(skel));
+	if (!err)
+		err = subflow_size_maps(o->object(skel));	/* same sizes in every object */
 	if (!err && o->prepare)
 		err = o->prepare(skel);
 	if (!err)

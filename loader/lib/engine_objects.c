@@ -21,7 +21,6 @@
 #include "track.skel.h"
 #include "snapshot.skel.h"
 #include "admit.skel.h"
-#include "options.skel.h"
 #include "mptcpify.skel.h"
 #include "cc_coupled.skel.h"
 
@@ -49,7 +48,6 @@
 SKELETON_OPS(track)
 SKELETON_OPS(snapshot)
 SKELETON_OPS(admit)
-SKELETON_OPS(options)
 SKELETON_OPS(mptcpify)
 SKELETON_OPS(cc_coupled)
 
@@ -66,14 +64,6 @@ const struct subflow_object subflow_objects[] = {
 		.name = "snapshot", .kind = SUBFLOW_OBJ_PINNED, SKELETON(snapshot),
 		.pins = (const struct subflow_object_pin[]) {
 			{ .prog = "subflow_iter", .pin = PIN_PROG_SNAPSHOT },
-			{ 0 },
-		},
-	},
-	{
-		.name = "options", .kind = SUBFLOW_OBJ_CGROUP, SKELETON(options),
-		.pins = (const struct subflow_object_pin[]) {
-			{ .prog = "subflow_options", .pin = "prog_options",
-			  .attach = BPF_CGROUP_SOCK_OPS, .link = "_options" },
 			{ 0 },
 		},
 	},

@@ -46,10 +46,11 @@ bool subflow_pin_exists(const char *name);
 
 enum subflow_map_id {
 	MAP_CONNS,
-	MAP_SUBFLOWS,
+	MAP_SUBFLOW_OVERFLOW,
 	MAP_ATTACHED_CGROUPS,
-	MAP_SUBFLOW_SK_KEYS,
-	MAP_EVENTS,
+	MAP_EVENT_RINGS,
+	MAP_EVENT_READERS,
+	MAP_EVENT_LOST,
 	MAP_STATS,
 	MAP_POLICY_RULES,
 	MAP_POLICY_PATHS,
@@ -59,7 +60,6 @@ enum subflow_map_id {
 	MAP_RULE_HITS,
 	MAP_PATH_DENIALS,
 	MAP_POLICY_NO_MATCH,
-	MAP_CONN_SK_KEYS,
 	MAP_CC_CONNS,		/* coupled congestion control (cc_coupled.bpf.c) */
 	MAP_CC_STATS,
 	MAP__COUNT,
@@ -230,6 +230,10 @@ struct subflow_cc_state {
 };
 /* One entry per name of subflow_cc_names (at most max written). */
 int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count);
+/* ---- capacity.c ---------------------------------------------------------- */
+#define SUBFLOW_MAX_CONNS_ENV "SUBFLOW_MAX_CONNS"
+/* Size the connection table's maps of `obj` (between open and load). */
+int subflow_size_maps(struct bpf_object *obj);
 
 /* ---- cgroup.c ----------------------------------------------------------- */
 /* The cgroup v2 mount point, from /proc/self/mounts. */

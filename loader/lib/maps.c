@@ -32,10 +32,11 @@
 
 const char *const subflow_map_names[MAP__COUNT] = {
 	[MAP_CONNS] = "conns",
-	[MAP_SUBFLOWS] = "subflows",
+	[MAP_SUBFLOW_OVERFLOW] = "subflow_overflow",
 	[MAP_ATTACHED_CGROUPS] = "attached_cgroups",
-	[MAP_SUBFLOW_SK_KEYS] = "subflow_sk_keys",
-	[MAP_EVENTS] = "events",
+	[MAP_EVENT_RINGS] = "event_rings",
+	[MAP_EVENT_READERS] = "event_readers",
+	[MAP_EVENT_LOST] = "event_lost",
 	[MAP_STATS] = "stats",
 	[MAP_POLICY_RULES] = "policy_rules",
 	[MAP_POLICY_PATHS] = "policy_paths",
@@ -45,7 +46,6 @@ const char *const subflow_map_names[MAP__COUNT] = {
 	[MAP_RULE_HITS] = "rule_hits",
 	[MAP_PATH_DENIALS] = "path_denials",
 	[MAP_POLICY_NO_MATCH] = "policy_no_match",
-	[MAP_CONN_SK_KEYS] = "conn_sk_keys",
 	[MAP_CC_CONNS] = "cc_conns",
 	[MAP_CC_STATS] = "cc_stats",
 };

@@ -753,7 +753,7 @@ profile_table() {
 bench_profile() {
 	local bytes port r
 	log "p. per-callback profile: opprof around the engine's sockops programs, $PROFILE_ROUNDS x (${PROFILE_SECS}s off, ${PROFILE_SECS}s on), 1 B and 64 KiB connections"
-	for bytes in 1 65536; do
+	for bytes in ${BENCH_PROFILE_BYTES:-1 65536}; do
 		port=$(( 6010 + (bytes > 1) ))
 		server "profile-$bytes" "${PIN[@]}" "$CONNRATE" server -a "$S1_V4" -p "$port" -b "$bytes"
 		for (( r = 1; r <= PROFILE_ROUNDS; r++ )); do

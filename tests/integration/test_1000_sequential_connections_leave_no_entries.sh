@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 1000 short MPTCP connections in a row (connect, 1 byte each way, close),
 # all tracked by the engine, leave no entry behind: both namespaces list
-# nothing, the conns and subflows maps are empty, and every subflow entry
+# nothing, the conns and subflow_overflow maps are empty, and every subflow
 # the engine added was removed.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -32,7 +32,7 @@ empty() {
 wait_for 2 empty || fail "entries left 2 s after $CONNS connections: client $(ctl_in "$NS_C" subflow list | jq length), server $(ctl_in "$NS_S" subflow list | jq length)"
 
 status=$(ctl status)
-for map in conns subflows; do
+for map in conns subflow_overflow; do
 	assert_eq 0 "$(jq --arg m "$map" '.maps[] | select(.name == $m) | .entries' <<<"$status")" \
 		"entries in map $map"
 done

@@ -37,19 +37,19 @@ link_prog=$(jq '.[0].prog_id' <<<"$list")
 bpf_ids link | grep -qx "$link_id" || fail "link $link_id from 'cgroup list' not in bpftool link show"
 assert_eq "$link_prog" "$(bpftool -j link show id "$link_id" | jq .prog_id)" "link's program"
 assert_eq "$CG_ID" "$(bpftool -j link show id "$link_id" | jq .cgroup_id)" "link's cgroup"
-# One attachment is six hooks: the tracker and the options program (sockops),
-# admission at connect4/6 and bind4/6. bpftool must see exactly the engine's
+# One attachment is five hooks: the sockops program (tracking and options in
+# one), admission at connect4/6 and bind4/6. bpftool must see exactly the engine's
 # cgroup programs on the cgroup, each through its own link.
 cgroup_progs=$(jq -r '.programs[] | select(.type == "sock_ops" or .type == "cgroup_sock_addr") | .id' \
 	<<<"$status" | sort -n | paste -sd,)
-assert_eq 6 "$(tr ',' '\n' <<<"$cgroup_progs" | grep -c .)" "cgroup programs in status: $cgroup_progs"
+assert_eq 5 "$(tr ',' '\n' <<<"$cgroup_progs" | grep -c .)" "cgroup programs in status: $cgroup_progs"
 assert_eq "$cgroup_progs" "$(bpftool -j cgroup show "$CG" | jq -r '.[].id' | sort -n | paste -sd,)" \
 	"programs attached to $CG (bpftool cgroup show)"
 jq -r '.[0].prog_id' <<<"$list" | grep -qx "$(jq -r '.programs[] | select(.name == "subflow_track") | .id' <<<"$status")" ||
 	fail "cgroup list's prog_id is not the tracker's"
 cgroup_links=$(bpftool -j link show | jq -r --argjson cg "$CG_ID" '.[] | select(.cgroup_id == $cg) | .id' |
 	sort -n | paste -sd' ')
-assert_eq 6 "$(wc -w <<<"$cgroup_links")" "links on $CG: $cgroup_links"
+assert_eq 5 "$(wc -w <<<"$cgroup_links")" "links on $CG: $cgroup_links"
 
 # Detach: nothing attached to the cgroup, the link is gone, its connections
 # are forgotten; the engine itself stays loaded.

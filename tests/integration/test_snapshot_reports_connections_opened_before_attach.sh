@@ -20,9 +20,10 @@ for family in v4 v6; do
 	if [ "$family" = v4 ]; then server=$S1_V4; else server=$S1_V6; fi
 	dir=$LAB_TMP/$family
 	pair_start "$dir" "$CG" "$CG" "$server" "$port"
-	# Before the attach the app's libsubflow calls had nothing to find.
-	[ "$family" = v4 ] && assert_ne "" "$(jq -r '.lib_fd_error // ""' "$dir/client.json")" \
-		"library by fd before attach (engine not loaded)"
+	# Before the attach (no engine loaded) the app's own calls by fd
+	# already answer: they ask the kernel, not the engine.
+	assert_json_eq "$(view_subflows "$dir/client.json" kernel)" \
+		"$(view_subflows "$dir/client.json" lib_fd)" "$family: library by fd before attach (engine not loaded)"
 	port=$(( port + 1 ))
 done
 

@@ -69,9 +69,12 @@ static void test_abi_layout(void)
 {
 	/* Orchestrators and bpftool users rely on these offsets. */
 	CHECK("abi_subflow_key_id_offset", offsetof(struct subflow_key, id) == 12);
-	CHECK("abi_subflow_info_local_offset", offsetof(struct subflow_info, local) == 32);
-	CHECK("abi_subflow_info_token_offset", offsetof(struct subflow_info, token) == 72);
-	CHECK("abi_conn_info_ids_offset", offsetof(struct subflow_conn_info, subflow_ids) == 48);
+	CHECK("abi_subflow_info_local_offset", offsetof(struct subflow_info, local) == 8);
+	CHECK("abi_subflow_info_id_offset", offsetof(struct subflow_info, id) == 48);
+	CHECK("abi_conn_lock_first", offsetof(struct subflow_conn, lock) == 0);
+	CHECK("abi_conn_subflows_offset", offsetof(struct subflow_conn, subflows) == 40);
+	CHECK("abi_overflow_info_offset", offsetof(struct subflow_overflow, info) == 8);
+	CHECK("abi_event_info_offset", offsetof(struct subflow_event, info) == 40);
 	/* README's bpftool example edits the mark at this offset. */
 	CHECK("abi_rule_mark_offset", offsetof(struct subflow_rule, mark) == 44);
 	CHECK("abi_policy_slots_keys", SUBFLOW_POLICY_RULES == 64 && SUBFLOW_POLICY_PATHS == 32);
