@@ -10,6 +10,16 @@
 
 #include "maps.bpf.h"
 
+/* True when some slot is claimed: the caller may then read what an event
+ * needs. Without a reader: one word read, nothing more. */
+static __always_inline bool events_wanted(void)
+{
+	__u32 zero = 0;
+	struct subflow_event_active *active = bpf_map_lookup_elem(&event_active, &zero);
+
+	return active && active->slots;
+}
+
 /* A global function: the verifier checks it once, on its own, instead of
  * again at every place that emits. Returns 0. */
 __noinline int emit_event(__u16 type, const struct subflow_conn_key *ckey, __u64 cgroup_id,
@@ -19,7 +29,7 @@ __noinline int emit_event(__u16 type, const struct subflow_conn_key *ckey, __u64
 	__u64 now = 0;
 	int slot;
 
-	if (!ckey || !info)
+	if (!ckey || !info || !events_wanted())
 		return 0;
 	/* The loop counter stays in a register (its copy `key` goes to the
 	 * helpers), so that the verifier knows the loop's bound. */

@@ -41,6 +41,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } attached_cgroups SEC(".maps");
 
+/* Layouts: include/subflow_abi.h. Preallocated and small (96 KiB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SUBFLOW_PENDING_SLOTS);
+	__type(key, __u32);
+	__type(value, struct subflow_pending);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pending_notes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct subflow_policy_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_count SEC(".maps");
+
 /* Events: one ring buffer per reader, in the slot it claimed; the lease of
  * each slot in event_readers (layouts and protocol: include/subflow_abi.h).
  * The rings are created by their readers; this one only gives their shape. */
@@ -64,6 +81,14 @@ struct {
 	__type(value, struct subflow_event_reader);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } event_readers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct subflow_event_active);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_active SEC(".maps");
 
 /* Events a slot's full ring could not take, per slot; its reader zeroes
  * its slot when it claims it. */

@@ -63,7 +63,7 @@ static __always_inline int inline_slot(const struct subflow_conn *conn, __u32 id
 	int i;
 
 	for (i = 0; i < SUBFLOW_CONN_INLINE; i++)
-		if ((conn->inline_used & (1U << i)) && conn->subflows[i].id == id)
+		if ((conn->inline_used & (1U << i)) && conn->inline_ids[i] == id)
 			return i;
 	return -1;
 }
@@ -71,7 +71,6 @@ static __always_inline int inline_slot(const struct subflow_conn *conn, __u32 id
 static __always_inline void fill_conn_header(struct subflow_conn *conn, const struct subflow_read *rd)
 {
 	conn->token = rd->ckey.token;
-	conn->netns_cookie = rd->ckey.netns_cookie;
 	conn->created_ns = rd->info.created_ns;
 	conn->cgroup_id = rd->cgroup_id;
 	conn->netns_ino = rd->netns_ino;
@@ -127,22 +126,49 @@ static __always_inline int record_overflow(struct subflow_conn *conn, struct sub
 	return result;
 }
 
+/* The connection's first subflow makes its entry whole in one insert: no
+ * lookup before, no lock after. Returns an enum record_result, or -1 when
+ * the entry exists already (a snapshot, or a join recorded first). */
+static __always_inline int record_first(struct subflow_read *rd)
+{
+	struct subflow_conn fresh = {};
+
+	fill_conn_header(&fresh, rd);
+	fresh.inline_used = 1;
+	fresh.nr_subflows = 1;
+	fresh.inline_ids[0] = rd->info.id;
+	fresh.subflows[0] = rd->info;
+	if (!bpf_map_update_elem(&conns, &rd->ckey, &fresh, BPF_NOEXIST))
+		return RECORD_ADDED;
+	if (bpf_map_lookup_elem(&conns, &rd->ckey))
+		return -1;
+	stat_inc(SUBFLOW_STAT_MAP_FULL);
+	return RECORD_FULL;
+}
+
 /* Record subflow `rd` (rd->info.created_ns set by the caller), or refresh
- * it when it is recorded already. Emits SUBFLOW_EVENT_UP for a new one.
- * Returns an enum record_result. The three table operations are global
- * functions: the verifier checks each once, on its own. */
+ * it when it is recorded already. Returns an enum record_result; the caller
+ * emits the event of a new one (RECORD_ADDED). The table operations are
+ * global functions: the verifier checks each once, on its own. */
 __noinline int record_subflow(struct subflow_read *rd)
 {
 	struct subflow_info *info;
 	struct subflow_conn *conn;
 	int result = RECORD_FULL, slot = -1, i;
 	bool overflow = false;
-	__u32 conn_flags = 0;
 	__u16 nr_inline;
 
 	if (!rd)
 		return RECORD_FULL;
 	info = &rd->info;
+	if (rd->first) {
+		result = record_first(rd);
+		if (result == RECORD_ADDED)
+			stat_inc(SUBFLOW_STAT_SUBFLOWS_ADDED);
+		if (result >= 0)
+			return result;
+		result = RECORD_FULL;
+	}
 	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
 	if (!conn) {
 		/* NOEXIST: a sibling on another CPU may have created it just now. */
@@ -185,95 +211,38 @@ __noinline int record_subflow(struct subflow_read *rd)
 		if (result == RECORD_REFRESHED)
 			keep_recorded(info, &conn->subflows[0]);
 		conn->subflows[0] = *info;
+		conn->inline_ids[0] = info->id;
 	} else if (slot == 1) {
 		if (result == RECORD_REFRESHED)
 			keep_recorded(info, &conn->subflows[1]);
 		conn->subflows[1] = *info;
+		conn->inline_ids[1] = info->id;
 	} else if (conn->nr_subflows < 0xffff) {
 		/* Reserve its place first, so that the entry cannot go while
 		 * the overflow entry is being made. */
 		conn->nr_subflows++;
 		overflow = true;
 	}
-	conn_flags = conn->flags;
 	bpf_spin_unlock(&conn->lock);
 
 	if (overflow)
 		result = record_overflow(conn, rd);
-	if (result == RECORD_ADDED) {
+	if (result == RECORD_ADDED)
 		stat_inc(SUBFLOW_STAT_SUBFLOWS_ADDED);
-		emit_event(SUBFLOW_EVENT_UP, &rd->ckey, rd->cgroup_id, conn_flags, info);
-	}
 	return result;
-}
-
-/* Set the recorded state of subflow `id`; with `established`, refresh the
- * whole record from `rd` instead (backup bits, MP_JOIN and address ids are
- * final only once the handshake completed) and emit SUBFLOW_EVENT_ESTABLISHED. */
-__noinline int update_subflow(struct subflow_read *rd, bool established)
-{
-	struct subflow_key key = {};
-	struct subflow_info *info;
-	struct subflow_overflow *ov;
-	struct subflow_conn *conn;
-	bool found = false;
-	__u32 conn_flags = 0;
-	__u8 state;
-	int i;
-
-	if (!rd)
-		return 0;
-	info = &rd->info;
-	state = info->tcp_state;
-	overflow_key_of(rd, &key);
-	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
-	if (!conn)
-		return 0;
-	bpf_spin_lock(&conn->lock);
-	i = inline_slot(conn, info->id);
-	found = i >= 0;
-	if (i == 0 && !established) {
-		conn->subflows[0].tcp_state = state;
-	} else if (i == 1 && !established) {
-		conn->subflows[1].tcp_state = state;
-	} else if (i == 0) {
-		keep_recorded(info, &conn->subflows[0]);
-		conn->subflows[0] = *info;
-	} else if (i == 1) {
-		keep_recorded(info, &conn->subflows[1]);
-		conn->subflows[1] = *info;
-	}
-	conn_flags = conn->flags;
-	bpf_spin_unlock(&conn->lock);
-
-	if (!found) {
-		ov = bpf_map_lookup_elem(&subflow_overflow, &key);
-		if (!ov)
-			return 0;
-		bpf_spin_lock(&ov->lock);
-		if (!established) {
-			ov->info.tcp_state = state;
-		} else {
-			keep_recorded(info, &ov->info);
-			ov->info = *info;
-		}
-		bpf_spin_unlock(&ov->lock);
-	}
-	if (established)
-		emit_event(SUBFLOW_EVENT_ESTABLISHED, &rd->ckey, rd->cgroup_id, conn_flags, info);
-	return 0;
 }
 
 /* Forget subflow rd->info.id (it reached TCP_CLOSE); the connection's entry
  * goes with its last subflow. Only the caller that takes the subflow out
- * counts it down, so a subflow is removed exactly once. */
+ * counts it down, so a subflow is removed exactly once. Emits
+ * SUBFLOW_EVENT_DOWN. Returns 1 when it was recorded, else 0. */
 __noinline int forget_subflow(struct subflow_read *rd)
 {
 	struct subflow_key key = {};
 	struct subflow_info *info;
 	struct subflow_overflow *ov;
 	struct subflow_conn *conn;
-	bool found = false, last = false;
+	bool found = false, last = false, readers;
 	__u32 conn_flags = 0;
 	__u64 cgroup_id = 0;
 	int i;
@@ -285,12 +254,15 @@ __noinline int forget_subflow(struct subflow_read *rd)
 	conn = bpf_map_lookup_elem(&conns, &rd->ckey);
 	if (!conn)
 		return 0;
+	readers = events_wanted();
 	bpf_spin_lock(&conn->lock);
 	i = inline_slot(conn, info->id);
 	found = i >= 0;
-	if (i == 0)
+	/* The record itself only for an event: without readers, a close
+	 * touches the header's cache line alone. */
+	if (readers && i == 0)
 		*info = conn->subflows[0];
-	else if (i == 1)
+	else if (readers && i == 1)
 		*info = conn->subflows[1];
 	if (found) {
 		conn->inline_used &= ~(1U << i);
@@ -320,7 +292,7 @@ __noinline int forget_subflow(struct subflow_read *rd)
 	stat_inc(SUBFLOW_STAT_SUBFLOWS_REMOVED);
 	info->tcp_state = TCP_CLOSE_STATE;
 	emit_event(SUBFLOW_EVENT_DOWN, &rd->ckey, cgroup_id, conn_flags, info);
-	return 0;
+	return 1;
 }
 
 #endif /* SUBFLOW_RECORD_BPF_H */

@@ -45,7 +45,9 @@ int subflow_iter(struct bpf_iter__tcp *ctx)
 	}
 	rd.info.created_ns = bpf_ktime_get_boot_ns();
 	rd.info.flags |= SUBFLOW_F_SNAPSHOT;
-	if (record_subflow(&rd) == RECORD_ADDED)
+	if (record_subflow(&rd) == RECORD_ADDED) {
 		stat_inc(SUBFLOW_STAT_SNAPSHOT_FOUND);
+		emit_event(SUBFLOW_EVENT_UP, &rd.ckey, rd.cgroup_id, rd.conn_flags, &rd.info);
+	}
 	return 0;
 }

@@ -84,15 +84,21 @@ static __always_inline void read_endpoints(struct tcp_sock *tp, struct subflow_i
 }
 
 /* The device the subflow's packets leave by: its cached route's device,
- * else the device it is bound to. */
+ * else the device it is bound to. Plain loads: the route is RCU-protected
+ * and BPF programs run under rcu_read_lock (a probe read per pointer cost
+ * three helper calls). */
 static __always_inline __u32 ifindex_of(struct tcp_sock *tp)
 {
 	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-	struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);	/* __rcu: probe read */
+	struct dst_entry *dst = sk->sk_dst_cache;
 	__u32 ifindex = 0;
 
-	if (dst)
-		ifindex = BPF_CORE_READ(dst, dev, ifindex);
+	if (dst) {
+		struct net_device *dev = dst->dev;
+
+		if (dev)
+			ifindex = dev->ifindex;
+	}
 	if (!ifindex)
 		ifindex = sk->__sk_common.skc_bound_dev_if;
 	return ifindex;

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The sockops program of the engine: tracking and per-subflow options in one
+ * The sockops program of the engine: per-subflow options and tracking in one
  * program, so that each callback runs one program. Hook: cgroup sockops,
  * attached to each cgroup the engine serves.
  *
- * - TCP_CONNECT_CB (before the SYN) and PASSIVE_ESTABLISHED_CB (accepted):
- *   a new subflow. Its cgroup's policy shapes it (options.bpf.h), it is
- *   recorded in the connection table (record.bpf.h), and its state
- *   callback is turned on so that the program sees it close.
- * - ACTIVE_ESTABLISHED_CB: the handshake's results (MP_JOIN, backup bits,
- *   address ids) refresh the record.
- * - STATE_CB: the state users see (connecting, established, closing,
- *   closed) is recorded; the record goes at TCP_CLOSE. Transitions in
- *   between (FIN_WAIT2, LAST_ACK, ...) leave before any helper call.
+ * - TCP_CONNECT_CB (before the SYN): the cgroup's policy shapes the new
+ *   subflow (options.bpf.h); the rule and generation that did are noted in
+ *   pending_notes until the handshake completes.
+ * - ACTIVE_ESTABLISHED_CB, PASSIVE_ESTABLISHED_CB (the side that accepted:
+ *   shaped here): the subflow is recorded in the connection table
+ *   (record.bpf.h), with its final MP_JOIN, backup bits and address ids,
+ *   and its state callback is turned on.
+ * - STATE_CB: at TCP_CLOSE the record goes. Every other transition leaves
+ *   before any helper call.
  * - RTT_CB / header option callbacks: only a subflow that could not be
- *   recorded yet asks for them (its next packet in either direction):
- *   a passive join still queued on its busy connection, not numbered yet,
- *   or one whose connection's entry was being removed. Once recorded they
- *   are off again. A full map is counted, never retried.
+ *   recorded yet asks for them (its next packet in either direction): a
+ *   passive join still queued on its busy connection, not numbered yet, or
+ *   one whose connection's entry was being removed. Once recorded they are
+ *   off again. A full map is counted, never retried.
+ *
+ * Each table write costs cache misses that every connection pays, so the
+ * table is written twice in a subflow's life (recorded, forgotten), and
+ * policy and event work is skipped when no policy or no reader exists.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,37 +35,127 @@ char LICENSE[] SEC("license") = "GPL";
 #define RETRY_CB_FLAGS (BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | \
 			BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)
 
-/* A new subflow (or one retried): shape it once, record it, and choose
- * the callbacks it needs from now on. */
-static __always_inline void new_subflow(struct bpf_sock_ops *skops, struct tcp_sock *tp,
-					struct subflow_read *rd, bool retry)
+static __always_inline bool policies_exist(void)
 {
-	int flags = skops->bpf_sock_ops_cb_flags, wanted;
-	int result = RECORD_FULL;
+	__u32 zero = 0;
+	struct subflow_policy_count *ps = bpf_map_lookup_elem(&policy_count, &zero);
+
+	return ps && ps->nr_policies;
+}
+
+static __always_inline struct subflow_pending *pending_slot(__u64 cookie)
+{
+	__u32 index = cookie & (SUBFLOW_PENDING_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&pending_notes, &index);
+}
+
+/* What TCP_CONNECT_CB decided, back into the record (and the slot freed). */
+static __always_inline void take_pending_note(struct bpf_sock_ops *skops, struct subflow_info *info)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct subflow_pending *note = pending_slot(cookie);
+
+	if (!note || note->sock_cookie != cookie)
+		return;
+	info->policy_generation = note->policy_generation;
+	info->policy_rule = note->policy_rule;
+	note->sock_cookie = 0;
+}
+
+static __always_inline void set_cb_flags(struct bpf_sock_ops *skops, int wanted)
+{
+	if (wanted != skops->bpf_sock_ops_cb_flags)
+		bpf_sock_ops_cb_flags_set(skops, wanted);
+}
+
+/* A subflow that starts connecting. */
+static __always_inline void connecting(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+				       struct subflow_read *rd)
+{
+	bool readers = events_wanted(), shaped = false;
+	struct subflow_pending *note;
+	__u64 cookie;
+
+	if (!readers && !policies_exist())
+		return;	/* nothing to decide, nobody to tell */
+	if (read_subflow(tp, rd))
+		return;
+	if (policies_exist()) {
+		shape_subflow(skops, tp, &rd->info, true);
+		shaped = rd->info.policy_generation;
+	}
+	if (shaped) {
+		cookie = bpf_get_socket_cookie(skops);
+		note = pending_slot(cookie);
+		if (note) {
+			if (note->sock_cookie && note->sock_cookie != cookie)
+				stat_inc(SUBFLOW_STAT_PENDING_NOTE_LOST);
+			note->sock_cookie = cookie;
+			note->policy_generation = rd->info.policy_generation;
+			note->policy_rule = rd->info.policy_rule;
+		}
+	}
+	if (readers) {
+		rd->info.created_ns = bpf_ktime_get_boot_ns();
+		emit_event(SUBFLOW_EVENT_UP, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
+		/* So that a reader also hears of it if it never establishes. */
+		set_cb_flags(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	}
+}
+
+/* A subflow whose handshake completed, or one retried: record it. */
+static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+					struct subflow_read *rd, __u32 op)
+{
+	int flags = skops->bpf_sock_ops_cb_flags & ~RETRY_CB_FLAGS;
+	__u16 event = SUBFLOW_EVENT_ESTABLISHED;
+	int result;
 
 	if (read_subflow(tp, rd))
 		return;
-	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		/* Called just before the kernel moves it to ESTABLISHED. */
+	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		/* Called just before the kernel moves it to ESTABLISHED. The
+		 * side that accepts shapes here: its first callback. */
 		rd->info.tcp_state = TCP_ESTABLISHED_STATE;
 		rd->info.flags |= SUBFLOW_F_ESTABLISHED;
+		if (policies_exist())
+			shape_subflow(skops, tp, &rd->info, true);
+		event = SUBFLOW_EVENT_UP;
+	} else if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+		if (policies_exist())
+			take_pending_note(skops, &rd->info);
+	} else if (policies_exist()) {
+		/* A retry: options were applied when it appeared; find the
+		 * rule again for the record. */
+		if (rd->info.flags & SUBFLOW_F_SERVER)
+			shape_subflow(skops, tp, &rd->info, false);
+		else
+			take_pending_note(skops, &rd->info);
 	}
-	/* Options are applied once, when the subflow appears; a retry only
-	 * finds the rule again for the record. */
-	shape_subflow(skops, tp, &rd->info, !retry);
 	rd->info.created_ns = bpf_ktime_get_boot_ns();
-	if (read_has_key(rd))
-		result = record_subflow(rd);
-	else
-		result = RECORD_LATER;
-
-	wanted = flags & ~RETRY_CB_FLAGS;
+	result = read_has_key(rd) ? record_subflow(rd) : RECORD_LATER;
+	if (result == RECORD_ADDED)
+		emit_event(event, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
 	if (result == RECORD_ADDED || result == RECORD_REFRESHED)
-		wanted |= BPF_SOCK_OPS_STATE_CB_FLAG;
+		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
 	else if (result == RECORD_LATER)
-		wanted |= RETRY_CB_FLAGS | BPF_SOCK_OPS_STATE_CB_FLAG;
-	if (wanted != flags)
-		bpf_sock_ops_cb_flags_set(skops, wanted);
+		flags |= RETRY_CB_FLAGS | BPF_SOCK_OPS_STATE_CB_FLAG;
+	set_cb_flags(skops, flags);
+}
+
+static __always_inline void closed(struct tcp_sock *tp, struct subflow_read *rd)
+{
+	if (read_subflow_key(tp, rd))
+		return;
+	if (forget_subflow(rd))
+		return;
+	/* Never recorded (it closed while connecting): a reader that heard
+	 * it come up hears it go. */
+	if (events_wanted() && !read_subflow(tp, rd)) {
+		rd->info.tcp_state = TCP_CLOSE_STATE;
+		emit_event(SUBFLOW_EVENT_DOWN, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
+	}
 }
 
 SEC("sockops")
@@ -69,15 +163,13 @@ int subflow_track(struct bpf_sock_ops *skops)
 {
 	struct subflow_read rd = {};
 	struct bpf_sock *bsk;
-	__u32 op = skops->op, new_state = 0;
+	__u32 op = skops->op;
 	struct tcp_sock *tp;
 
 	/* Most callbacks are not ours: leave before any helper call. */
 	switch (op) {
 	case BPF_SOCK_OPS_STATE_CB:
-		new_state = skops->args[1];
-		if (new_state != TCP_CLOSE_STATE && new_state != TCP_FIN_WAIT1_STATE &&
-		    new_state != TCP_CLOSE_WAIT_STATE)
+		if (skops->args[1] != TCP_CLOSE_STATE)
 			return 1;
 		break;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
@@ -100,24 +192,13 @@ int subflow_track(struct bpf_sock_ops *skops)
 
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		new_subflow(skops, tp, &rd, false);
-		break;
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		if (!read_subflow(tp, &rd))
-			update_subflow(&rd, true);
+		connecting(skops, tp, &rd);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (read_subflow_key(tp, &rd))
-			break;
-		rd.info.tcp_state = new_state;
-		if (new_state == TCP_CLOSE_STATE)
-			forget_subflow(&rd);
-		else
-			update_subflow(&rd, false);
+		closed(tp, &rd);
 		break;
-	default:	/* only a subflow not recorded yet asks for these */
-		new_subflow(skops, tp, &rd, true);
+	default:	/* established, or a retry (only a subflow not recorded yet asks) */
+		established(skops, tp, &rd, op);
 		break;
 	}
 	return 1;

@@ -34,12 +34,15 @@
  * bpf_spin_lock that BPF holds while it changes them: read them with
  * BPF_F_LOCK (bpf_map_lookup_elem_flags) to get an untorn copy.
  *
- * A subflow is added when it starts connecting (TCP_CONNECT_CB) or is
- * accepted (PASSIVE_ESTABLISHED_CB) or found by the attach-time snapshot, and
- * removed when it reaches TCP_CLOSE; the connection's entry goes with its
- * last subflow. Its tcp_state is updated on the way: connecting
- * (SYN_SENT / SYN_RECV), ESTABLISHED, the first closing state (FIN_WAIT1 or
- * CLOSE_WAIT); the states in between are not followed (ss shows them).
+ * A subflow is added when its handshake completes (ACTIVE_ESTABLISHED_CB on
+ * the side that connected, PASSIVE_ESTABLISHED_CB on the side that
+ * accepted) or when the attach-time snapshot finds it, and removed when it
+ * reaches TCP_CLOSE; the connection's entry goes with its last subflow.
+ * Nothing is written in between: a subflow's tcp_state is the one it had
+ * when recorded (ESTABLISHED, or what the snapshot saw). A subflow still
+ * connecting is not listed; events report it (SUBFLOW_EVENT_UP). Each
+ * table write costs a cache miss or two per connection, multiplied by the
+ * connection rate: the engine writes only what users need.
  */
 
 /* Subflows held in the connection's own entry. Two fill the entry to the
@@ -101,17 +104,19 @@ struct subflow_info {
 #define SUBFLOW_CONN_F_SERVER	(1U << 0)	/* this side accepted the connection */
 #define SUBFLOW_CONN_F_CLOSED	(1U << 1)	/* its last subflow closed: being removed */
 
-/* Value of "conns". */
+/* Value of "conns". The header fits in one cache line with the lock and
+ * the inline subflows' ids, so that a close touches only that line (and
+ * the key's). The namespace cookie is the key's. */
 struct subflow_conn {
 	struct bpf_spin_lock lock;	/* BPF only; user space reads with BPF_F_LOCK */
 	__u32 token;
-	__u64 netns_cookie;
 	__u64 created_ns;	/* CLOCK_BOOTTIME */
 	__u64 cgroup_id;	/* cgroup v2 id of the socket that created the connection */
 	__u32 netns_ino;	/* inode of the namespace, as `ls -l /proc/PID/ns/net` shows */
 	__u8  flags;		/* SUBFLOW_CONN_F_* */
 	__u8  inline_used;	/* bit i: subflows[i] holds a live subflow */
 	__u16 nr_subflows;	/* live subflows: inline, and the rest in subflow_overflow */
+	__u32 inline_ids[SUBFLOW_CONN_INLINE];	/* subflows[i].id, for a look-up without them */
 	struct subflow_info subflows[SUBFLOW_CONN_INLINE];
 };
 
@@ -120,6 +125,29 @@ struct subflow_overflow {
 	struct bpf_spin_lock lock;
 	__u32 pad;
 	struct subflow_info info;
+};
+
+/* What the sockops program decided for a client subflow when it started
+ * connecting (the policy rule and generation that shaped it), kept until its
+ * handshake completes and it is recorded: "pending_notes", an array indexed
+ * by the low bits of the socket's cookie. A collision (another subflow
+ * connecting at the same moment with the same low bits) loses the note:
+ * the record then names no rule (counted: pending_note_lost). */
+#define SUBFLOW_PENDING_SLOTS 4096
+
+struct subflow_pending {
+	__u64 sock_cookie;	/* 0: empty */
+	__u64 policy_generation;
+	__u32 policy_rule;
+	__u32 pad;
+};
+
+/* "policy_count", one entry, written by the loader under the pin
+ * directory's lock: how many cgroups have a policy. With none, new subflows
+ * skip the cgroup walk. */
+struct subflow_policy_count {
+	__u32 nr_policies;
+	__u32 pad;
 };
 
 /* ---- Events -------------------------------------------------------------------
@@ -134,6 +162,9 @@ struct subflow_overflow {
  * is: no reader, no cost beyond reading the leases. A reader that dies
  * stops receiving when its lease runs out; its slot is reused later.
  * event_lost[slot] (per-CPU) counts the events a slot's full ring refused.
+ * event_active (one entry) has bit `slot` set while a slot is claimed (set
+ * after the lease, cleared before it, under the lock): BPF reads that one
+ * word first, and the leases only when it is not 0.
  *
  * Records are struct subflow_event. `type` says what happened and `size` how
  * many bytes the writer filled: later versions add types and may grow the
@@ -148,6 +179,12 @@ struct subflow_overflow {
 struct subflow_event_reader {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME; 0: the slot is free */
 	__u32 pid;		/* of the reader, for `status` */
+	__u32 pad;
+};
+
+/* Value of "event_active". */
+struct subflow_event_active {
+	__u32 slots;		/* bit i: slot i is claimed */
 	__u32 pad;
 };
 
@@ -183,6 +220,7 @@ enum subflow_stat {
 	SUBFLOW_STAT_SNAPSHOT_FOUND,	/* subflows recorded by the attach snapshot */
 	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* found by the snapshot, not recorded: no state callback */
 	SUBFLOW_STAT_RECORD_DEFERRED,	/* recorded at a later callback: its connection was closing */
+	SUBFLOW_STAT_PENDING_NOTE_LOST,	/* a connecting subflow's policy note was overwritten */
 	SUBFLOW_STAT_MAX,
 };
 
@@ -360,6 +398,9 @@ _Static_assert(sizeof(struct subflow_conn) == 40 + SUBFLOW_CONN_INLINE * 72, "su
 _Static_assert(48 + 16 + sizeof(struct subflow_conn) + 8 <= 256, "conns entry size class");
 _Static_assert(sizeof(struct subflow_overflow) == 80, "subflow_overflow ABI");
 _Static_assert(sizeof(struct subflow_event_reader) == 16, "subflow_event_reader ABI");
+_Static_assert(sizeof(struct subflow_event_active) == 8, "subflow_event_active ABI");
 _Static_assert(sizeof(struct subflow_event) == 128, "subflow_event ABI");
+_Static_assert(sizeof(struct subflow_pending) == 24, "subflow_pending ABI");
+_Static_assert(sizeof(struct subflow_policy_count) == 8, "subflow_policy_count ABI");
 
 #endif /* SUBFLOW_ABI_H */

@@ -353,7 +353,7 @@ int do_status(int argc, char **argv)
 {
 	static const char *const stat_names[SUBFLOW_STAT_MAX] = {
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
-		"snapshot_no_close_cb", "record_deferred",
+		"snapshot_no_close_cb", "record_deferred", "pending_note_lost",
 	};
 	struct prog_row *progs = NULL;
 	size_t nr_progs = 0;

@@ -6,8 +6,9 @@
  * event_readers, so that BPF never writes a slot's events into a ring that
  * is not the slot's. The lease is renewed from subflow_events_poll() at
  * most once a second; a reader that stopped renewing (it died) loses its
- * slot to the next reader that needs one. Closing clears the lease first,
- * then the ring.
+ * slot to the next reader that needs one. event_active has the slot's bit
+ * set after the lease and cleared before it. Closing clears the bit, the
+ * lease, then the ring.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,6 +82,24 @@ static int write_lease(int readers_fd, int slot, uint64_t expires_ns)
 	return bpf_map_update_elem(readers_fd, &key, &r, BPF_ANY) ? -errno : 0;
 }
 
+/* Set or clear bit `slot` of event_active. Under the lock. */
+static int mark_active(int slot, bool on)
+{
+	int fd = subflow_map_fd(MAP_EVENT_ACTIVE);
+	struct subflow_event_active a = {};
+	__u32 zero = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &a))
+		return -errno;
+	if (on)
+		a.slots |= 1U << slot;
+	else
+		a.slots &= ~(1U << slot);
+	return bpf_map_update_elem(fd, &zero, &a, BPF_ANY) ? -errno : 0;
+}
+
 static int zero_lost(int lost_fd, int slot)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -131,7 +150,10 @@ static int claim_slot(struct subflow_events *ev)
 		err = zero_lost(lost_fd, slot);
 		if (!err)
 			err = write_lease(readers_fd, slot, now + SUBFLOW_EVENT_LEASE_NS);
+		if (!err)
+			err = mark_active(slot, true);
 		if (err) {
+			write_lease(readers_fd, slot, 0);
 			bpf_map_delete_elem(rings_fd, &key);
 			break;
 		}
@@ -269,6 +291,7 @@ void subflow_events_close(struct subflow_events *ev)
 		    slot_ring_id(rings_fd, ev->slot) == ev->ring_id) {
 			__u32 key = ev->slot;
 
+			mark_active(ev->slot, false);
 			write_lease(readers_fd, ev->slot, 0);
 			bpf_map_delete_elem(rings_fd, &key);
 		}

@@ -130,6 +130,26 @@ static int sum_percpu(int fd, uint32_t first, uint32_t count, uint64_t *sums)
 	return err;
 }
 
+/* policy_count.nr_policies: how many cgroups have a policy, so that new
+ * subflows skip the cgroup walk while there is none. Rewritten after every
+ * change, under the lock. */
+static int update_policy_count(const struct policy_maps *m)
+{
+	struct subflow_policy_count ps = {};
+	uint64_t key, next, *prev = NULL;
+	int fd = subflow_map_fd(MAP_POLICY_COUNT);
+	__u32 zero = 0;
+
+	if (fd < 0)
+		return fd;
+	while (!bpf_map_get_next_key(m->cgroup_policy, prev, &next)) {
+		key = next;
+		prev = &key;
+		ps.nr_policies++;
+	}
+	return bpf_map_update_elem(fd, &zero, &ps, BPF_ANY) ? -errno : 0;
+}
+
 /* ---- slots --------------------------------------------------------------- */
 
 static uint64_t boottime_ns(void)
@@ -281,6 +301,9 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 	}
 	if (had_old && old.slot != slot && old.slot < SUBFLOW_POLICY_SLOTS)
 		bpf_map_delete_elem(m.text, &old.slot);	/* only `show` reads it */
+	err = update_policy_count(&m);
+	if (err)
+		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
 	if (installed)
 		*installed = new;
 	pr_debug("policy generation %" PRIu64 " in slot %u for cgroup %" PRIu64 "\n",
@@ -330,6 +353,9 @@ int subflow_policy_remove_locked(uint64_t cgroup_id)
 		return errno == ENOENT ? -ENOENT : -errno;
 	if (cp.slot < SUBFLOW_POLICY_SLOTS)
 		bpf_map_delete_elem(m.text, &cp.slot);
+	err = update_policy_count(&m);
+	if (err)
+		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
 	return 0;
 }
 

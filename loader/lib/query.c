@@ -318,10 +318,11 @@ int subflow_get_tuple(int fd, uint32_t id, struct sockaddr_storage *local,
 
 /* ---- By (namespace, token): the engine's connection table ----------------- */
 
-static void conn_info_of(const struct subflow_conn *c, struct subflow_conn_info *out)
+static void conn_info_of(uint64_t netns_cookie, const struct subflow_conn *c,
+			 struct subflow_conn_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->netns_cookie = c->netns_cookie;
+	out->netns_cookie = netns_cookie;
 	out->created_ns = c->created_ns;
 	out->cgroup_id = c->cgroup_id;
 	out->token = c->token;
@@ -377,7 +378,7 @@ int subflow_get_conn_info(uint64_t netns_cookie, uint32_t token, struct subflow_
 	if (!err)
 		err = read_conn(netns_cookie, token, &c);
 	if (!err)
-		conn_info_of(&c, conn);
+		conn_info_of(netns_cookie, &c, conn);
 	return err;
 }
 
@@ -444,7 +445,8 @@ static int cmp_info_id(const void *a, const void *b)
 }
 
 /* Every live subflow of entry `c`, sorted by id, into a new array. */
-static int conn_subflows(const struct subflow_conn *c, struct subflow_info **out, size_t *count)
+static int conn_subflows(uint64_t netns_cookie, const struct subflow_conn *c,
+			 struct subflow_info **out, size_t *count)
 {
 	struct subflow_info *subflows = NULL;
 	size_t n = 0, cap = SUBFLOW_CONN_INLINE;
@@ -457,7 +459,7 @@ static int conn_subflows(const struct subflow_conn *c, struct subflow_info **out
 		if (c->inline_used & (1U << i))
 			subflows[n++] = c->subflows[i];
 	if (c->nr_subflows > n)
-		err = collect_overflow(c->netns_cookie, c->token, &subflows, &n, &cap);
+		err = collect_overflow(netns_cookie, c->token, &subflows, &n, &cap);
 	if (err) {
 		free(subflows);
 		return err;
@@ -494,7 +496,7 @@ int subflow_get_ids_by_token(uint64_t netns_cookie, uint32_t token, uint32_t *id
 		*count = n;
 		return 0;
 	}
-	err = conn_subflows(&c, &subflows, &n);
+	err = conn_subflows(netns_cookie, &c, &subflows, &n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n && i < max; i++)
@@ -604,10 +606,10 @@ int subflow_foreach_conn(uint64_t netns_cookie, subflow_conn_cb cb, void *ctx)
 			continue;
 		if (read_conn(keys[i].netns_cookie, keys[i].token, &c))
 			continue;	/* closed while we walked */
-		err = conn_subflows(&c, &subflows, &n);
+		err = conn_subflows(keys[i].netns_cookie, &c, &subflows, &n);
 		if (err)
 			break;
-		conn_info_of(&c, &conn);
+		conn_info_of(keys[i].netns_cookie, &c, &conn);
 		err = cb(&conn, subflows, n, ctx);
 		free(subflows);
 		if (err)

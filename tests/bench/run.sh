@@ -737,7 +737,7 @@ profile_table() {
 				tn += $8 - o * $6 }
 			END { printf "%s TOTAL %.4f %.1f\n", r, 0, tn / c }' \
 			"$prefix-$r-off" "$prefix-$r-on"
-	done | sort -k2,2 -k1,1n | awk '
+	done | tee "$prefix.rounds" | sort -k2,2 -k1,1n | awk '
 		function med(a, n,   i, j, t) {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -762,6 +762,7 @@ bench_profile() {
 		done
 		kill "$SPAWNED_PID" 2>/dev/null || true
 		NOTES+=("p. sockops per connection, $bytes B each way (both ends; callback runs/conn x ns/run, medians of $PROFILE_ROUNDS rounds, the bracket's own cost subtracted): $(profile_table "$LAB_TMP/prof-$bytes" "$PROFILE_ROUNDS")")
+		log "  per round (us/conn, TCP_CONNECT_CB runs/conn): $(awk '$2 == "TOTAL" { t[$1] = $4 / 1000 } $2 == "TCP_CONNECT_CB" { j[$1] = $3 } END { for (r in t) printf "%.2f(%.2f) ", t[r], j[r] }' "$LAB_TMP/prof-$bytes.rounds")"
 	done
 }
 
