@@ -57,14 +57,26 @@ static __always_inline void overflow_key_of(const struct subflow_read *rd, struc
 	key->id = rd->info.id;
 }
 
-/* The inline slot holding subflow `id`, or -1. Under the entry's lock. */
-static __always_inline int inline_slot(const struct subflow_conn *conn, __u32 id)
+/* The inline slot holding subflow `info` (by id; else, where the entry may
+ * hold a guessed id, the one with a guessed id and the same ports), or -1.
+ * Under the entry's lock. */
+static __always_inline int inline_slot(const struct subflow_conn *conn,
+				       const struct subflow_info *info)
 {
 	int i;
 
 	for (i = 0; i < SUBFLOW_CONN_INLINE; i++)
-		if ((conn->inline_used & (1U << i)) && conn->inline_ids[i] == id)
+		if ((conn->inline_used & (1U << i)) && conn->inline_ids[i] == info->id)
 			return i;
+	if (!(conn->flags & SUBFLOW_CONN_F_GUESSED))
+		return -1;
+	for (i = 0; i < SUBFLOW_CONN_INLINE; i++) {
+		const struct subflow_info *sf = &conn->subflows[i];
+
+		if ((conn->inline_used & (1U << i)) && (sf->flags & SUBFLOW_F_ID_GUESSED) &&
+		    sf->local.port == info->local.port && sf->remote.port == info->remote.port)
+			return i;
+	}
 	return -1;
 }
 
@@ -191,7 +203,7 @@ __noinline int record_subflow(struct subflow_read *rd)
 	if (!conn->token)
 		fill_conn_header(conn, rd);
 	nr_inline = (conn->inline_used & 1) + ((conn->inline_used >> 1) & 1);
-	slot = inline_slot(conn, info->id);
+	slot = inline_slot(conn, info);
 	if (slot >= 0)
 		result = RECORD_REFRESHED;
 	/* A free inline slot takes a new subflow only while the connection
@@ -217,12 +229,17 @@ __noinline int record_subflow(struct subflow_read *rd)
 			keep_recorded(info, &conn->subflows[1]);
 		conn->subflows[1] = *info;
 		conn->inline_ids[1] = info->id;
+	} else if (info->flags & SUBFLOW_F_ID_GUESSED) {
+		/* Found again by its ports only inline: wait for its id. */
+		result = RECORD_LATER;
 	} else if (conn->nr_subflows < 0xffff) {
 		/* Reserve its place first, so that the entry cannot go while
 		 * the overflow entry is being made. */
 		conn->nr_subflows++;
 		overflow = true;
 	}
+	if (slot >= 0 && (info->flags & SUBFLOW_F_ID_GUESSED))
+		conn->flags |= SUBFLOW_CONN_F_GUESSED;
 	bpf_spin_unlock(&conn->lock);
 
 	if (overflow)
@@ -256,7 +273,7 @@ __noinline int forget_subflow(struct subflow_read *rd)
 		return 0;
 	readers = events_wanted();
 	bpf_spin_lock(&conn->lock);
-	i = inline_slot(conn, info->id);
+	i = inline_slot(conn, info);
 	found = i >= 0;
 	/* The record itself only for an event: without readers, a close
 	 * touches the header's cache line alone. */

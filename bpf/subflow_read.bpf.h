@@ -139,6 +139,30 @@ static __always_inline struct cgroup *cgroup_of(struct tcp_sock *tp)
 	return tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
 }
 
+/* The id the kernel will give a passive join that waits on its busy
+ * connection's join list (its id is 0 until the connection's system call
+ * returns and numbers the queue in order): the connection's next id, plus
+ * the joins queued before it. A guess (a subflow this side opens meanwhile
+ * takes an id first); 0 when it is not queued. The list is read without its
+ * lock, with plain, fault-safe loads: a changing list only spoils the guess. */
+static __always_inline __u32 queued_join_id(struct mptcp_subflow_context *sf,
+					    struct mptcp_sock *msk)
+{
+	struct list_head *head = &msk->join_list, *pos = head->next;
+	__u32 ahead = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (!pos || pos == head)
+			return 0;
+		if ((void *)pos == (void *)sf)	/* its `node` is its first member */
+			return msk->subflow_id + ahead;
+		ahead++;
+		pos = pos->next;
+	}
+	return 0;
+}
+
 /* A subflow as read from its socket, with what its connection's entry
  * needs when it is the first one recorded. */
 struct subflow_read {
@@ -183,6 +207,11 @@ static __always_inline int read_subflow(struct tcp_sock *tp, struct subflow_read
 	rd->pad = 0;
 
 	info->id = sf->subflow_id;
+	if (!info->id && !rd->first && msk->pm.server_side) {
+		info->id = queued_join_id(sf, msk);
+		if (info->id)
+			flags |= SUBFLOW_F_ID_GUESSED;
+	}
 	info->ifindex = ifindex_of(tp);
 	info->tcp_state = sk->__sk_common.skc_state;
 	info->local_addr_id = sf->local_id;
@@ -215,6 +244,9 @@ static __always_inline int read_subflow_key(struct tcp_sock *tp, struct subflow_
 	rd->ckey.pad = 0;
 	rd->ckey.netns_cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net->net_cookie;
 	rd->info.id = sf->subflow_id;
+	/* The ports find a subflow recorded under a guessed id. */
+	rd->info.local.port = tp->inet_conn.icsk_inet.sk.__sk_common.skc_num;
+	rd->info.remote.port = bpf_ntohs(tp->inet_conn.icsk_inet.sk.__sk_common.skc_dport);
 	return rd->ckey.token ? 0 : -1;
 }
 

@@ -14,10 +14,12 @@
  * - STATE_CB: at TCP_CLOSE the record goes. Every other transition leaves
  *   before any helper call.
  * - RTT_CB / header option callbacks: only a subflow that could not be
- *   recorded yet asks for them (its next packet in either direction): a
- *   passive join still queued on its busy connection, not numbered yet, or
- *   one whose connection's entry was being removed. Once recorded they are
- *   off again. A full map is counted, never retried.
+ *   recorded for good yet asks for them (its next packet in either
+ *   direction): a passive join still queued on its busy connection, which
+ *   the kernel numbers only when the connection's system call returns (it
+ *   is recorded at once under the id it is due, SUBFLOW_F_ID_GUESSED, and
+ *   confirmed then), or one whose connection's entry was being removed.
+ *   Once recorded they are off again. A full map is counted, never retried.
  *
  * Each table write costs cache misses that every connection pays, so the
  * table is written twice in a subflow's life (recorded, forgotten), and
@@ -139,7 +141,9 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_s
 		emit_event(event, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
 	if (result == RECORD_ADDED || result == RECORD_REFRESHED)
 		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
-	else if (result == RECORD_LATER)
+	/* Later again: not recorded yet, or under a guessed id (its next
+	 * packet confirms the id the kernel gave it). */
+	if (result == RECORD_LATER || (rd->info.flags & SUBFLOW_F_ID_GUESSED))
 		flags |= RETRY_CB_FLAGS | BPF_SOCK_OPS_STATE_CB_FLAG;
 	set_cb_flags(skops, flags);
 }

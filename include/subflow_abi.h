@@ -79,6 +79,9 @@ struct subflow_endpoint {
 #define SUBFLOW_F_SERVER	(1U << 4)	/* passive side: accepted, not connected */
 #define SUBFLOW_F_SNAPSHOT	(1U << 5)	/* found by the attach-time snapshot */
 #define SUBFLOW_F_ESTABLISHED	(1U << 6)	/* reached TCP_ESTABLISHED at least once */
+#define SUBFLOW_F_ID_GUESSED	(1U << 7)	/* a passive join recorded while queued, before the
+						 * kernel numbered it: id is the one it was due (see
+						 * "How it works" in the README) */
 
 /* One subflow, as recorded. `id` is the kernel's subflow id, the one
  * MPTCP_FULL_INFO reports: 1, 2, ... in creation order, never reused within
@@ -103,6 +106,7 @@ struct subflow_info {
 /* subflow_conn.flags */
 #define SUBFLOW_CONN_F_SERVER	(1U << 0)	/* this side accepted the connection */
 #define SUBFLOW_CONN_F_CLOSED	(1U << 1)	/* its last subflow closed: being removed */
+#define SUBFLOW_CONN_F_GUESSED	(1U << 2)	/* an inline subflow may have a guessed id */
 
 /* Value of "conns". The header fits in one cache line with the lock and
  * the inline subflows' ids, so that a close touches only that line (and

@@ -270,11 +270,10 @@ static int view_from_fd(int fd, struct conn_view *v, struct tcp_info *ti)
 			continue;
 		memset(sf, 0, sizeof(*sf));
 		sf->id = sfi[i].id;
-		sf->token = full.mptcp_info.mptcpi_token;
 		sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_local, &sf->local);
 		sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_remote, &sf->remote);
 		sf->tcp_state = ti[i].tcpi_state;
-		sf->local_addr_id = UINT8_MAX;	/* not given: the PM's list has it */
+		sf->local_addr_id = -1;	/* not given: the PM's list has it */
 		sf->flags = same_endpoint(&sf->local, &me) && same_endpoint(&sf->remote, &him) ?
 			    SUBFLOW_F_INITIAL : SUBFLOW_F_JOIN;
 		if (i != v->n)
@@ -404,7 +403,7 @@ static int local_id(struct subflow_pm *pm, uint32_t token, const struct subflow_
 			*id = 0;
 			return 0;
 		}
-		if (sfs[i].local_addr_id != UINT8_MAX)
+		if (sfs[i].local_addr_id >= 0 && sfs[i].local_addr_id <= 255)	/* -1: not known */
 			scan.used[sfs[i].local_addr_id / 8] |= 1 << (sfs[i].local_addr_id % 8);
 	}
 	for (unsigned int i = 1; i <= MAX_ADDR_ID; i++)

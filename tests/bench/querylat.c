@@ -440,6 +440,26 @@ static int open_pinned(const char *name)
 	return bpf_obj_get(path);	/* -1 when the engine is not loaded */
 }
 
+/* The subflows the connection table holds: each connection's count (its
+ * first ones inline, the others in subflow_overflow). */
+static long long tracked_subflows(int fd)
+{
+	struct subflow_conn_key key, next;
+	struct subflow_conn c;
+	long long n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem_flags(fd, &key, &c, BPF_F_LOCK))
+			n += c.nr_subflows;
+	}
+	return n;
+}
+
+/* memlock_subflows: the overflow table's (the inline subflows are in
+ * memlock_conns). */
 struct map_usage {
 	long long conn_entries, subflow_entries, memlock_conns, memlock_subflows;
 };
@@ -447,15 +467,15 @@ struct map_usage {
 static struct map_usage map_usage(void)
 {
 	struct map_usage u = { -1, -1, -1, -1 };
-	int cfd = open_pinned("conns"), sfd = open_pinned("subflows");
+	int cfd = open_pinned("conns"), sfd = open_pinned("subflow_overflow");
 
 	if (cfd >= 0) {
 		u.conn_entries = map_entries(cfd, sizeof(struct subflow_conn_key));
+		u.subflow_entries = tracked_subflows(cfd);
 		u.memlock_conns = map_memlock(cfd);
 		close(cfd);
 	}
 	if (sfd >= 0) {
-		u.subflow_entries = map_entries(sfd, sizeof(struct subflow_key));
 		u.memlock_subflows = map_memlock(sfd);
 		close(sfd);
 	}

@@ -389,12 +389,11 @@ bench_memory() {
 	[ "$dsf" -gt 0 ] || fail "no subflow entries were tracked in c: $m1"
 	per_sf=$(calc "(($(field "$m1" memlock_conns) - $(field "$m0" memlock_conns)) + \
 		($(field "$m1" memlock_subflows) - $(field "$m0" memlock_subflows))) / $dsf")
-	# Payload: a subflow's key + value, and its share of its connection's.
-	payload=$(calc "16 + 96 + (16 + 112) * $dconn / $dsf")
+	# Payload: its share of its connection's entry (both inline subflows).
+	payload=$(calc "(16 + 184) * $dconn / $dsf")	# conns key + value, shared by its subflows
 	row "d. map bytes/subflow (memlock)" "${payload} payload" "$per_sf" \
 	    "$(times "$payload" "$per_sf")" "(none)" "info"
 	NOTES+=("d. fixed map memory at 0 entries (hash buckets): conns $(field "$m0" memlock_conns) B + subflows $(field "$m0" memlock_subflows) B; $dconn conns / $dsf subflows tracked at the peak")
-	NOTES+=("d. also per tracked subflow, not in memlock: one sk_storage element (subflow_sk_keys) on its socket")
 
 	log "d. slab growth for $MEM_CONNS connections: $MEM_PAIRS x (without, with the engine)"
 	server querymem "$QUERYLAT" server -a "$S1_V4" -p 6003
