@@ -30,12 +30,13 @@ assert_eq "keepme stats" "$(ls "$FOREIGN" | sort | paste -sd' ')" "pins left in 
 ctl cgroup attach "$CG" >/dev/null || fail "cgroup attach $CG"
 RECORD=$SUBFLOW_PIN_DIR/engine
 value=$(bpftool -j map lookup pinned "$RECORD" key 0 0 0 0 | jq -r '.value[]' | paste -sd' ')
-assert_eq 1 "$(bpftool -j map lookup pinned "$RECORD" key 0 0 0 0 | jq .formatted.value.abi_version)" \
+ABI=$(awk '$1 == "#define" && $2 == "SUBFLOW_ABI_VERSION" { print $3 }' "$LAB_REPO/include/subflow_abi.h")
+assert_eq "$ABI" "$(bpftool -j map lookup pinned "$RECORD" key 0 0 0 0 | jq .formatted.value.abi_version)" \
 	"ABI version in the engine record"
 # shellcheck disable=SC2086
 bpftool map update pinned "$RECORD" key 0 0 0 0 value 0xe7 0x03 0x00 0x00 $(cut -d' ' -f5- <<<"$value")
 assert_status 1 "subflow list with map ABI 999" ctl subflow list
-[[ $(jq -r .error <<<"$OUT") == *"uses map ABI 999, this program map ABI 1"* ]] ||
+[[ $(jq -r .error <<<"$OUT") == *"uses map ABI 999, this program map ABI $ABI"* ]] ||
 	fail "ABI refusal: $OUT"
 # shellcheck disable=SC2086
 bpftool map update pinned "$RECORD" key 0 0 0 0 value $value
