@@ -226,10 +226,7 @@ static void reap_locked(const struct id_set *gone_in)
 	/* Entries of removed cgroups: the reaped ones and their descendants,
 	 * whose sockets no program of ours sees close any more. */
 	add_gone_entry_cgroups(MAP_CONNS, sizeof(struct subflow_conn_key),
-			       sizeof(struct subflow_conn_info),
-			       offsetof(struct subflow_conn_info, cgroup_id), &gone, &alive);
-	add_gone_entry_cgroups(MAP_SUBFLOWS, sizeof(struct subflow_key),
-			       sizeof(struct subflow_info), offsetof(struct subflow_info, cgroup_id),
+			       sizeof(struct subflow_conn), offsetof(struct subflow_conn, cgroup_id),
 			       &gone, &alive);
 	err = subflow_purge_cgroups(gone.ids, gone.n);
 	if (err)
