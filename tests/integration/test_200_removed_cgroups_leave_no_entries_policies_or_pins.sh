@@ -4,7 +4,7 @@
 # tracked), and removed while their connections are still open (the client
 # processes moved out first, as a runtime does). The next command reaps
 # what they left; at the end there are 0 attachments, 0 policies, 0 link
-# pins, 0 attached_cgroups, conns and subflows entries. 200 is more than
+# pins, 0 attached_cgroups, conns and subflow_overflow entries. 200 is more than
 # the policy slots (SUBFLOW_POLICY_SLOTS), so this also proves the slots of
 # removed cgroups are given back. One wave is reaped by `cgroup prune`
 # explicitly, while a held lock stops the implicit reaping.
@@ -88,7 +88,7 @@ entries() { jq --arg m "$1" '.maps[] | select(.name == $m) | .entries' <<<"$stat
 assert_eq "[]" "$(ctl cgroup list | jq -c .)" "attachments at the end"
 assert_eq "[]" "$(ctl policy show | jq -c .)" "policies at the end"
 assert_eq "" "$(ls "$SUBFLOW_PIN_DIR" | grep '^link_cgroup_' || true)" "link pins at the end"
-for map in attached_cgroups conns subflows; do
+for map in attached_cgroups conns subflow_overflow; do
 	assert_eq 0 "$(entries "$map")" "entries in $map at the end"
 done
 assert_eq '{"pruned":[]}' "$(ctl cgroup prune | jq -c .)" "cgroup prune at the end"
