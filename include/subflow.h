@@ -139,8 +139,8 @@ SUBFLOW_API void subflow_endpoint_to_sockaddr(const struct subflow_endpoint *ep,
  * some. Needs the engine loaded, and root.
  */
 struct subflow_events;
-/* Called for each event; a non-zero return stops subflow_events_poll(),
- * which returns it. */
+/* Called for each event: return 0 to go on; a negative value stops
+ * subflow_events_poll(), which returns it (as libbpf's ring buffer does). */
 typedef int (*subflow_event_cb)(const struct subflow_event *event, void *ctx);
 
 /* Start reading: create this reader's ring and claim a slot for it (-EBUSY
@@ -151,8 +151,8 @@ SUBFLOW_API struct subflow_events *subflow_events_open(subflow_event_cb cb, void
 SUBFLOW_API int subflow_events_fd(const struct subflow_events *events);
 
 /* Deliver the waiting events to cb, waiting up to timeout_ms (0: do not
- * wait, -1: forever) for the first. Returns how many were delivered, or
- * cb's non-zero return, or -errno. Also renews the reader's lease: call it
+ * wait, -1: forever) for the first. Returns how many were delivered (0 or
+ * more), or cb's negative return, or -errno. Also renews the reader's lease: call it
  * at least once a second (a timeout of at most 1000 ms does), or the engine
  * stops writing after SUBFLOW_EVENT_LEASE_NS. */
 SUBFLOW_API int subflow_events_poll(struct subflow_events *events, int timeout_ms);

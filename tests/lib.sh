@@ -502,3 +502,27 @@ ss_subflow_count() {
 bpf_ids() {
 	bpftool -j "$1" show | jq -r '.[].id' | sort -n
 }
+
+# lab_engine_empty: neither namespace of the lab lists a tracked connection.
+lab_engine_empty() {
+	[ "$(ctl_in "$NS_C" subflow list | jq length)" = 0 ] &&
+	[ "$(ctl_in "$NS_S" subflow list | jq length)" = 0 ]
+}
+
+# assert_engine_forgot_all SECONDS WHAT: within SECONDS, neither namespace
+# lists a connection, the conns and subflow_overflow maps are empty, every
+# subflow the engine added was removed, and none was refused (map_full).
+# Leaves the final `status` in $STATUS.
+assert_engine_forgot_all() {
+	local secs=$1 what=$2 map
+	wait_for "$secs" lab_engine_empty ||
+		fail "$what: entries left after ${secs}s: client $(ctl_in "$NS_C" subflow list | jq -c '[.[].token]'), server $(ctl_in "$NS_S" subflow list | jq -c '[.[].token]')"
+	STATUS=$(ctl status)
+	for map in conns subflow_overflow; do
+		assert_eq 0 "$(jq --arg m "$map" '.maps[] | select(.name == $m) | .entries' <<<"$STATUS")" \
+			"$what: entries in $map"
+	done
+	assert_eq "$(jq .counters.subflows_added <<<"$STATUS")" \
+		"$(jq .counters.subflows_removed <<<"$STATUS")" "$what: subflows removed vs added"
+	assert_eq 0 "$(jq .counters.map_full <<<"$STATUS")" "$what: map_full"
+}

@@ -346,8 +346,8 @@ struct monitor_ctx {
 	uint64_t limit, seen;
 };
 
-/* Returned by on_event to stop at once. */
-#define MONITOR_DONE 1
+/* Returned by on_event to stop at once (negative: see subflow_events_poll). */
+#define MONITOR_DONE (-ECANCELED)
 
 static int on_event(const struct subflow_event *ev, void *data)
 {

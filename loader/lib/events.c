@@ -29,7 +29,7 @@ struct subflow_events {
 	struct ring_buffer *rb;
 	subflow_event_cb cb;
 	void *ctx;
-	int cb_ret;		/* the callback's non-zero return, for poll */
+	int cb_ret;		/* the callback's negative return, for poll */
 	int delivered;
 	uint64_t renewed_ns;
 };
@@ -58,6 +58,8 @@ static int on_record(void *data, void *raw, size_t size)
 	}
 	ev->delivered++;
 	ev->cb_ret = ev->cb(event, ev->ctx);
+	if (ev->cb_ret > 0)
+		ev->cb_ret = 0;	/* only a negative return stops */
 	/* Stop consuming at once: the callback asked to. */
 	return ev->cb_ret ? -ECANCELED : 0;
 }

@@ -3,7 +3,8 @@
 # events (`ip mptcp monitor`) report, for the caller's namespace only: the
 # initial subflow's up/established with the CREATED/ESTABLISHED endpoints,
 # the join's up/established with the SF_ESTABLISHED endpoints, under the
-# same token; then one down per subflow when the connection CLOSED. It stops
+# same token, with the join's address ids (locid, remid); then one down
+# per subflow when the connection CLOSED. It stops
 # after `count` events, and prints nothing recorded before it started.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -63,6 +64,13 @@ assert_eq "$(kernel_tuple ' ESTABLISHED')" "$(engine_tuple established true)" \
 assert_eq "$(kernel_tuple SF_ESTABLISHED)" "$(engine_tuple established false)" \
 	"join: established vs SF_ESTABLISHED"
 assert_eq "$(kernel_tuple SF_ESTABLISHED)" "$(engine_tuple up false)" "join: up vs SF_ESTABLISHED"
+# The address ids (s16 in the kernel: -1 would be "not set", never 255).
+kernel_ids=$(grep "SF_ESTABLISHED\] token=$(printf %08x "$token")" "$LAB_TMP/kernel.txt" | head -1 |
+	sed -E 's/.*remid=([0-9]+) locid=([0-9]+).*/\2 \1/')
+assert_eq "$kernel_ids" "$(jq -r 'select(.event == "established" and (.subflow.initial | not)) |
+	"\(.subflow.local_addr_id) \(.subflow.remote_addr_id)"' "$events")" "join: address ids vs SF_ESTABLISHED"
+assert_eq "0 0" "$(jq -r 'select(.event == "established" and .subflow.initial) |
+	"\(.subflow.local_addr_id) \(.subflow.remote_addr_id)"' "$events")" "initial subflow: address ids"
 assert_eq "[1,2]" "$(jq -s -c '[.[] | select(.event == "down") | .subflow.id] | sort' "$events")" \
 	"one down per subflow after the kernel's CLOSED"
 echo "PASS: monitor events match ip mptcp monitor (token $token)"

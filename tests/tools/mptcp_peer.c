@@ -9,7 +9,7 @@
  *                     [--subflows N] [--ready-file FILE]
  *   mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N] [--info-json FILE]
  *                     [--hold-until FILE] [--repeat N] [--cc NAME]
- *                     [--pattern [--duration SECONDS]]
+ *                     [--pattern [--duration SECONDS]] [--reconnect N]
  *   mptcp_peer token TOKEN [--netns-cookie N]
  *
  * The view (--info-json) is one JSON object:
@@ -21,6 +21,12 @@
  *    "lib_fd_error": "...", "lib_token_error": "..."   when a library call failed}
  * Arrays are sorted by subflow id; ports in host order. The `token` mode
  * prints {"token": N, "lib_token": [...]} for any token of the caller's netns.
+ *
+ * --reconnect N (client): one socket, connected N times: after each
+ * connection's view is written (FILE.R for the R-th, from 0) and FILE_GO.R
+ * (the --hold-until file's name with .R) appears, it is disconnected with
+ * connect(AF_UNSPEC) and connected again; the last one closes. The kernel
+ * numbers 0 the first subflow of every connection after the first.
  *
  * --pattern (both sides): the client's bytes follow a pattern of their offset
  * (pattern_byte), the server checks every byte it receives, and answers the
@@ -55,7 +61,7 @@
 
 #include "mptcp_compat.h"
 
-#define MAX_SUBFLOWS	 16
+#define MAX_SUBFLOWS	 32
 #define TCP_STATE_ESTABLISHED 1
 #define SUBFLOW_WAIT_MS	 5000
 #define HOLD_WAIT_MS	 30000
@@ -98,6 +104,7 @@ struct options {
 	const char *ready_file;
 	bool hold;
 	long repeat;
+	long reconnect;
 	const char *cc;
 	bool pattern;
 	double duration;
@@ -127,7 +134,7 @@ static void usage(void)
 		"usage: mptcp_peer server -a ADDR -p PORT [-n CONNS (0: forever)] [--hold]\n"
 		"                         [--info-json FILE] [--subflows N] [--ready-file FILE]\n"
 		"       mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N]\n"
-		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N]\n"
+		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N] [--reconnect N]\n"
 		"                         [--cc NAME] [--pattern [--duration SECONDS]]\n"
 		"       mptcp_peer token TOKEN\n");
 	exit(2);
@@ -692,6 +699,42 @@ static int run_client_repeat(void)
 	return 0;
 }
 
+/* --reconnect: the same socket, disconnected and connected again. */
+static int run_client_reconnect(void)
+{
+	struct sockaddr disconnect = { .sa_family = AF_UNSPEC };
+	struct sockaddr_storage ss;
+	socklen_t len = parse_addr(opt.addr, opt.port, &ss);
+	char path[4096], go[4096];
+	struct conn_view view;
+	int fd = -1, err;
+
+	if (!opt.info_json || !opt.hold_until)
+		die("--reconnect needs --info-json and --hold-until");
+	for (long r = 0; r < opt.reconnect; r++) {
+		if (r == 0) {
+			fd = client_connect();
+		} else if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			die("connection %ld: connect again: %s", r, strerror(errno));
+		}
+		err = send_bytes(fd, 1);
+		if (err)
+			die("connection %ld: send: %s", r, strerror(-err));
+		if (!collect_view(fd, opt.subflows, &view))
+			die("connection %ld has %u subflows, not %u, after %d ms", r,
+			    view.subflows_total, opt.subflows, SUBFLOW_WAIT_MS);
+		snprintf(path, sizeof(path), "%s.%ld", opt.info_json, r);
+		write_view(path, &view);
+		snprintf(go, sizeof(go), "%s.%ld", opt.hold_until, r);
+		if (!wait_for_file(go, HOLD_WAIT_MS))
+			die("%s did not appear within %d ms", go, HOLD_WAIT_MS);
+		if (r + 1 < opt.reconnect && connect(fd, &disconnect, sizeof(disconnect)) < 0)
+			die("connection %ld: connect(AF_UNSPEC): %s", r, strerror(errno));
+	}
+	client_finish(fd);
+	return 0;
+}
+
 /* --pattern: stream checked bytes, then compare the server's count. */
 static int run_client_pattern(void)
 {
@@ -735,6 +778,8 @@ static int run_client(void)
 
 	if (opt.repeat > 0)
 		return run_client_repeat();
+	if (opt.reconnect > 0)
+		return run_client_reconnect();
 	if (opt.pattern)
 		return run_client_pattern();
 
@@ -793,7 +838,7 @@ static unsigned long long parse_num(const char *text, const char *what)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SUBFLOWS = 256, OPT_INFO_JSON, OPT_HOLD, OPT_HOLD_UNTIL, OPT_REPEAT,
+	enum { OPT_SUBFLOWS = 256, OPT_INFO_JSON, OPT_HOLD, OPT_HOLD_UNTIL, OPT_REPEAT, OPT_RECONNECT,
 	       OPT_READY_FILE, OPT_NETNS_COOKIE, OPT_CC, OPT_PATTERN, OPT_DURATION };
 	static const struct option longopts[] = {
 		{ "addr",	  required_argument, NULL, 'a' },
@@ -805,6 +850,7 @@ int main(int argc, char **argv)
 		{ "hold",	  no_argument,	     NULL, OPT_HOLD },
 		{ "hold-until",	  required_argument, NULL, OPT_HOLD_UNTIL },
 		{ "repeat",	  required_argument, NULL, OPT_REPEAT },
+		{ "reconnect",	  required_argument, NULL, OPT_RECONNECT },
 		{ "ready-file",	  required_argument, NULL, OPT_READY_FILE },
 		{ "netns-cookie", required_argument, NULL, OPT_NETNS_COOKIE },
 		{ "cc",		  required_argument, NULL, OPT_CC },
@@ -831,6 +877,7 @@ int main(int argc, char **argv)
 		case OPT_HOLD: opt.hold = true; break;
 		case OPT_HOLD_UNTIL: opt.hold_until = optarg; break;
 		case OPT_REPEAT: opt.repeat = parse_num(optarg, "repeat"); break;
+		case OPT_RECONNECT: opt.reconnect = parse_num(optarg, "reconnect"); break;
 		case OPT_READY_FILE: opt.ready_file = optarg; break;
 		case OPT_NETNS_COOKIE: netns_cookie = parse_num(optarg, "netns cookie"); break;
 		case OPT_CC: opt.cc = optarg; break;

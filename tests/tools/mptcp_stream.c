@@ -51,7 +51,7 @@
 #define IO_TIMEOUT_S	30
 #define MAX_TIMELINE_MS	(10 * 60 * 1000)
 #define CHUNK		(64 * 1024)
-#define MAX_SUBFLOWS	16
+#define MAX_SUBFLOWS	32
 
 static volatile sig_atomic_t info_requested;
 static int conn_fd = -1;
