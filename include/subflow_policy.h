@@ -135,6 +135,7 @@ struct subflow_policy_rule {
 	uint32_t keepalive_count;		/* TCP_KEEPCNT */
 						/* nodelay: the ACT_NODELAY bit alone */
 	unsigned int line;			/* where it was written, for messages */
+	unsigned int cc_col;			/* column of the cc name, for messages */
 };
 
 /* Path-management statements (the daemon carries them out). */

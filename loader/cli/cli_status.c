@@ -25,57 +25,6 @@ struct map_row {
 	bool present;
 };
 
-struct feature {
-	const char *name;
-	const char *btf_name;
-	int kind;
-	bool found;
-};
-
-static struct feature features[] = {
-	{ "sockops MPTCP subflows (bpf_skc_to_mptcp_sock)", "bpf_skc_to_mptcp_sock", BTF_KIND_FUNC },
-	{ "state callback from iterators (TCP_BPF_SOCK_OPS_CB_FLAGS)", "TCP_BPF_SOCK_OPS_CB_FLAGS", BTF_KIND_ENUM },
-	{ "close one subflow (bpf_sock_destroy kfunc)", "bpf_sock_destroy", BTF_KIND_FUNC },
-	{ "coupled congestion control (tcp_congestion_ops struct_ops)", "bpf_struct_ops_tcp_congestion_ops", BTF_KIND_STRUCT },
-	{ "BPF MPTCP path manager (mptcp_pm_ops struct_ops)", "bpf_struct_ops_mptcp_pm_ops", BTF_KIND_STRUCT },
-	{ "BPF MPTCP scheduler (mptcp_sched_ops struct_ops)", "bpf_struct_ops_mptcp_sched_ops", BTF_KIND_STRUCT },
-	{ "MPTCP subflow iterator kfuncs", "bpf_iter_mptcp_subflow_new", BTF_KIND_FUNC },
-};
-
-/* An enumerator is found by scanning enums: btf__find_by_name_kind does
- * not look inside them. */
-static bool btf_has_enumerator(const struct btf *btf, const char *name)
-{
-	for (__u32 id = 1; id < btf__type_cnt(btf); id++) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const struct btf_enum *e;
-
-		if (!btf_is_enum(t))
-			continue;
-		e = btf_enum(t);
-		for (int i = 0; i < btf_vlen(t); i++)
-			if (!strcmp(btf__name_by_offset(btf, e[i].name_off), name))
-				return true;
-	}
-	return false;
-}
-
-static void probe_features(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-
-	if (!btf)
-		return;
-	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-		if (features[i].kind == BTF_KIND_ENUM)
-			features[i].found = btf_has_enumerator(btf, features[i].btf_name);
-		else
-			features[i].found = btf__find_by_name_kind(btf, features[i].btf_name,
-								   features[i].kind) > 0;
-	}
-	btf__free(btf);
-}
-
 static void read_sysctl(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "re");
@@ -349,8 +298,25 @@ static const char *prog_type_name(__u32 type)
 	return name ? name : "unknown";
 }
 
+/* "yes", "no", or "MISSING (required, since Linux 6.5)". */
+static void print_feature(const struct subflow_feature *f)
+{
+	char why[64] = "no";
+
+	if (f->found)
+		snprintf(why, sizeof(why), "yes");
+	else if (f->required)
+		snprintf(why, sizeof(why), "MISSING (required%s%s)", f->since ? ", since " : "",
+			 f->since ? f->since : "");
+	printf("  %-62s %s\n", f->name, why);
+}
+
+#define MAX_FEATURES 32
+
 int do_status(int argc, char **argv)
 {
+	struct subflow_feature features[MAX_FEATURES];
+	size_t nr_features;
 	static const char *const stat_names[SUBFLOW_STAT_MAX] = {
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
 		"snapshot_no_close_cb", "record_deferred", "pending_note_lost",
@@ -387,7 +353,10 @@ int do_status(int argc, char **argv)
 			nr_att = 0;
 	}
 	have_stats = loaded && !subflow_get_stats(stats);
-	probe_features();
+	nr_features = 0;
+	subflow_features_probe(features, MAX_FEATURES, &nr_features);
+	if (nr_features > MAX_FEATURES)
+		nr_features = MAX_FEATURES;
 	find_mechanism(&mech, mptcpify_active);
 	read_sysctl("/proc/sys/net/mptcp/enabled", enabled, sizeof(enabled));
 	read_sysctl("/proc/sys/net/mptcp/available_path_managers", pms, sizeof(pms));
@@ -452,9 +421,15 @@ int do_status(int argc, char **argv)
 		print_mechanism_json(&mech);
 		jsonw_name(json_wtr, "features");
 		jsonw_start_object(json_wtr);
-		for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		for (size_t i = 0; i < nr_features; i++)
 			jsonw_bool_field(json_wtr, features[i].btf_name, features[i].found);
 		jsonw_end_object(json_wtr);
+		jsonw_name(json_wtr, "missing_required");
+		jsonw_start_array(json_wtr);
+		for (size_t i = 0; i < nr_features; i++)
+			if (features[i].required && !features[i].found)
+				jsonw_string(json_wtr, features[i].name);
+		jsonw_end_array(json_wtr);
 		jsonw_end_object(json_wtr);
 		jsonw_end_object(json_wtr);
 		free(att);
@@ -500,8 +475,8 @@ int do_status(int argc, char **argv)
 	if (loaded)
 		print_optional_objects();
 	print_mechanism_text(&mech, mptcpify_active);
-	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-		printf("  %-62s %s\n", features[i].name, features[i].found ? "yes" : "no");
+	for (size_t i = 0; i < nr_features; i++)
+		print_feature(&features[i]);
 	free(att);
 	free(progs);
 	return 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "units.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -406,12 +407,12 @@ static int do_monitor(int argc, char **argv)
 		if (!strcmp(argv[0], "--all-netns")) {
 			all_netns = true;
 			NEXT_ARG();
-		} else if (is_prefix(argv[0], "count") && argc >= 2) {
-			char *end;
-
-			ctx.limit = strtoull(argv[1], &end, 0);
-			if (*end || !ctx.limit)
-				return usage_error("count: '%s' is not a positive number", argv[1]);
+		} else if (is_prefix(argv[0], "count")) {
+			if (argc < 2)
+				return usage_error("'subflow monitor count' needs N");
+			if (subflow_parse_uint(argv[1], UINT64_MAX, &ctx.limit) || !ctx.limit)
+				return usage_error("count: '%s' is not a positive number (decimal or "
+						   "0x-hex)", argv[1]);
 			NEXT_ARG();
 			NEXT_ARG();
 		} else {

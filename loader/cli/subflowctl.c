@@ -258,6 +258,32 @@ static const struct cmd main_cmds[] = {
 	{ 0 },
 };
 
+/* What getopt refused, named as the user wrote it: an option missing its
+ * argument, an ambiguous abbreviation, or an unknown option. */
+static int option_error(int opt, const char *arg, const struct option *options)
+{
+	char matches[256] = "";
+	size_t len, n = 0;
+
+	if (opt == ':')
+		return usage_error("option '%s' needs an argument (%s); see '%s help'", arg,
+				   optopt == 'P' ? "DIR" : "NETNS", bin_name);
+	if (optopt)
+		return usage_error("unknown option '-%c'; see '%s help'", optopt, bin_name);
+	if (!strncmp(arg, "--", 2)) {
+		len = strcspn(arg + 2, "=");
+		for (const struct option *o = options; o->name; o++) {
+			if (strncmp(o->name, arg + 2, len))
+				continue;
+			snprintf(matches + strlen(matches), sizeof(matches) - strlen(matches),
+				 "%s--%s", n++ ? " or " : "", o->name);
+		}
+		if (n > 1)
+			return usage_error("ambiguous option '%s': %s?", arg, matches);
+	}
+	return usage_error("unknown option '%s'; see '%s help'", arg, bin_name);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -277,7 +303,7 @@ int main(int argc, char **argv)
 	int opt, status;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+jpdhVn:", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "+:jpdhVn:", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'j': json_output = true; break;
 		case 'p': json_output = pretty_output = true; break;
@@ -292,12 +318,7 @@ int main(int argc, char **argv)
 			for (int i = optind; i < argc; i++)
 				if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 					json_output = true;
-			if (optopt)
-				status = usage_error("unknown option '-%c'; see '%s help'", optopt,
-						     bin_name);
-			else
-				status = usage_error("unknown or incomplete option '%s'; see '%s help'",
-						     argv[optind - 1], bin_name);
+			status = option_error(opt, argv[optind - 1], options);
 			do_help(0, NULL);
 			return status;
 		}

@@ -34,6 +34,8 @@ bool subflow_cc_is_engine_name(const char *name)
 	return false;
 }
 
+#define AVAILABLE_CC "/proc/sys/net/ipv4/tcp_available_congestion_control"
+
 /* Whether `name` is a word of the one-line sysctl file at `path`. */
 static bool sysctl_lists(const char *path, const char *name)
 {
@@ -98,7 +100,7 @@ int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count)
 
 	for (size_t i = 0; subflow_cc_names[i]; i++, n++) {
 		struct subflow_cc_state *st;
-		char pin[64], path[4096];
+		char pin[64];
 		int fd;
 
 		if (n >= max)
@@ -107,12 +109,11 @@ int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count)
 		memset(st, 0, sizeof(*st));
 		snprintf(st->name, sizeof(st->name), "%s", subflow_cc_names[i]);
 		snprintf(pin, sizeof(pin), "link_cc_%s", st->name);
-		if (!subflow_pin_path(path, sizeof(path), pin) && (fd = bpf_obj_get(path)) >= 0) {
+		if ((fd = subflow_pin_get(pin)) >= 0) {
 			st->by_this_engine = !link_map_id(fd, &st->link_id, &st->map_id);
 			close(fd);
 		}
-		st->registered = sysctl_lists("/proc/sys/net/ipv4/tcp_available_congestion_control",
-					      st->name);
+		st->registered = sysctl_lists(AVAILABLE_CC, st->name);
 		st->unprivileged = sysctl_lists("/proc/sys/net/ipv4/tcp_allowed_congestion_control",
 						st->name);
 		if (st->registered && !st->by_this_engine)
@@ -120,4 +121,30 @@ int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count)
 	}
 	*count = n;
 	return 0;
+}
+
+bool subflow_cc_is_offered(const char *name)
+{
+	return subflow_cc_is_engine_name(name) || sysctl_lists(AVAILABLE_CC, name);
+}
+
+void subflow_cc_offered(char *buf, size_t size)
+{
+	char line[1024] = "";
+	size_t len;
+	FILE *f = fopen(AVAILABLE_CC, "re");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(buf, size, "%s", line);
+	for (size_t i = 0; subflow_cc_names[i]; i++) {
+		if (sysctl_lists(AVAILABLE_CC, subflow_cc_names[i]))
+			continue;
+		len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s", len ? " " : "", subflow_cc_names[i]);
+	}
 }

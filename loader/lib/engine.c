@@ -337,6 +337,10 @@ static int load_locked(void)
 		return err;
 	if (subflow_engine_loaded())
 		return subflow_engine_abi_check();
+	/* Say what an old kernel lacks rather than show a verifier log. */
+	err = subflow_features_require();
+	if (err)
+		return err;
 	skels = calloc(subflow_nr_objects, sizeof(*skels));
 	pins = calloc(1, sizeof(*pins));
 	created_maps = calloc(1, sizeof(*created_maps));

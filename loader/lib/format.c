@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "internal.h"
+#include "units.h"
 
 const char *subflow_tcp_state_name(uint8_t state)
 {
@@ -30,15 +31,11 @@ void subflow_endpoint_addr_str(const struct subflow_endpoint *ep, char *buf, siz
 
 int subflow_parse_u32(const char *s, uint32_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
+	int err = subflow_parse_uint(s, UINT32_MAX, &v);
 
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);	/* decimal, or 0x-hex */
-	if (errno || *end || v > UINT32_MAX)
-		return -EINVAL;
+	if (err)
+		return err;
 	*out = (uint32_t)v;
 	return 0;
 }

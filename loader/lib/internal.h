@@ -124,9 +124,9 @@ DIR *subflow_pin_dir_opendir(void);
 int subflow_pin_get(const char *name);
 /* Open directory `path`, creating it (mode 0700) if asked, and check it and
  * its ancestors as above; fs_magic 0 accepts any filesystem. Returns an
- * O_DIRECTORY fd or -errno (with a message naming `what`). */
+ * O_DIRECTORY fd or -errno (with a message naming `what`, at `level`). */
 int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
-			     const char *what);
+			     const char *what, enum subflow_log_level level);
 /* Explain why the engine's pins are not visible: not loaded, or bpffs not
  * mounted in this mount namespace (as under `ip netns exec`). */
 void subflow_explain_not_loaded(char *buf, size_t size);
@@ -221,6 +221,12 @@ int subflow_percpu_sums(enum subflow_map_id map, uint32_t n, uint64_t *sums);
  * a policy's `cc NAME` may name one of these besides the kernel's own. */
 extern const char *const subflow_cc_names[];
 bool subflow_cc_is_engine_name(const char *name);
+/* The one place that says which congestion controls a subflow may be given:
+ * the kernel's (tcp_available_congestion_control) and the engine's own, even
+ * before the engine registers them. */
+bool subflow_cc_is_offered(const char *name);
+/* Their names, space-separated (the kernel's first). */
+void subflow_cc_offered(char *buf, size_t size);
 
 struct subflow_cc_state {
 	char name[16];
@@ -237,6 +243,35 @@ int subflow_cc_list(struct subflow_cc_state *out, size_t max, size_t *count);
 #define SUBFLOW_MAX_CONNS_ENV "SUBFLOW_MAX_CONNS"
 /* Size the connection table's maps of `obj` (between open and load). */
 int subflow_size_maps(struct bpf_object *obj);
+
+/* ---- features.c: what the kernel offers, from its BTF ----------------------- */
+enum subflow_feature_kind {
+	SUBFLOW_FEATURE_MEMBER,		/* btf_name is a struct with a member `member` */
+	SUBFLOW_FEATURE_STRUCT,
+	SUBFLOW_FEATURE_FUNC,		/* a kernel function or kfunc */
+	SUBFLOW_FEATURE_ENUMERATOR,	/* btf_name is a value of some enum */
+};
+struct subflow_feature {
+	const char *name;		/* in messages and status */
+	const char *btf_name;
+	const char *member;
+	enum subflow_feature_kind kind;
+	bool required;			/* the engine does not load without it */
+	const char *since;		/* "Linux 6.5", NULL if not stated */
+	bool found;
+};
+struct btf;
+/* Probe every feature in btf (NULL: none found); returns how many there
+ * are, at most max written. */
+size_t subflow_features_probe_btf(const struct btf *btf, struct subflow_feature *out,
+				  size_t max);
+/* The same in the running kernel's BTF. */
+int subflow_features_probe(struct subflow_feature *out, size_t max, size_t *count);
+/* -EOPNOTSUPP, with a message naming each missing required feature and since
+ * when Linux has it. */
+int subflow_features_check(const struct subflow_feature *f, size_t n);
+/* Probe the running kernel and check. */
+int subflow_features_require(void);
 
 /* ---- cgroup.c ----------------------------------------------------------- */
 /* The cgroup v2 mount point, from /proc/self/mounts. */
@@ -270,7 +305,8 @@ int subflow_purge_cgroups(const uint64_t *ids, size_t n);
 const char *subflow_tcp_state_name(uint8_t state);
 /* "10.0.0.1" / "fd00::1" */
 void subflow_endpoint_addr_str(const struct subflow_endpoint *ep, char *buf, size_t size);
-/* Parse a token: decimal or 0x-hex, must fit 32 bits. */
+/* A number that fits 32 bits (subflow_parse_uint(): decimal or 0x-hex,
+ * nothing else); -EINVAL or -ERANGE. */
 int subflow_parse_u32(const char *s, uint32_t *out);
 
 /* ---- mechanism.c: how plain TCP becomes MPTCP for unmodified programs ---- */

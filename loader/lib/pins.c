@@ -77,10 +77,10 @@ int subflow_pin_path(char *buf, size_t size, const char *name)
 
 /* Open the pin directory and check that it is ours: -ENOENT if absent,
  * -EPERM (with a message naming owner and mode) if it is not ours. */
-static int pin_dir_open(bool create)
+static int pin_dir_open(bool create, enum subflow_log_level level)
 {
 	return subflow_open_private_dir(subflow_pin_dir(), create, BPF_FS_MAGIC, "bpffs",
-					"pin directory");
+					"pin directory", level);
 }
 
 static int pin_dir_remember(int fd)
@@ -97,11 +97,11 @@ static int pin_dir_remember(int fd)
 	return 0;
 }
 
-static int pin_dir_check(bool create)
+static int pin_dir_check(bool create, enum subflow_log_level level)
 {
 	int fd, err;
 
-	fd = pin_dir_open(create);
+	fd = pin_dir_open(create, level);
 	if (fd < 0)
 		return fd;
 	err = pin_dir_remember(fd);
@@ -111,7 +111,7 @@ static int pin_dir_check(bool create)
 
 int subflow_pin_dir_check(void)
 {
-	return pin_dir_check(false);
+	return pin_dir_check(false, SUBFLOW_LOG_ERROR);
 }
 
 /* Create the pin directory if needed (mounting bpffs at /sys/fs/bpf when it
@@ -120,12 +120,12 @@ int subflow_pin_dir_create(void)
 {
 	int err = subflow_ensure_bpffs();
 
-	return err ? err : pin_dir_check(true);
+	return err ? err : pin_dir_check(true, SUBFLOW_LOG_ERROR);
 }
 
 /* The pin directory was checked by this process, and is still the one it
  * checked (an unload and a new load make a new one). */
-static int pin_dir_verified(void)
+static int pin_dir_verified(enum subflow_log_level level)
 {
 	struct stat st;
 	bool ok;
@@ -135,7 +135,7 @@ static int pin_dir_verified(void)
 	pthread_mutex_lock(&pins_lock);
 	ok = pin_dir_checked && st.st_dev == pin_dir_dev && st.st_ino == pin_dir_ino;
 	pthread_mutex_unlock(&pins_lock);
-	return ok ? 0 : subflow_pin_dir_check();
+	return ok ? 0 : pin_dir_check(false, level);
 }
 
 int subflow_pin_get(const char *name)
@@ -143,7 +143,7 @@ int subflow_pin_get(const char *name)
 	char path[PATH_MAX];
 	int fd, err;
 
-	err = pin_dir_verified();
+	err = pin_dir_verified(SUBFLOW_LOG_ERROR);
 	if (err)
 		return err;
 	err = subflow_pin_path(path, sizeof(path), name);
@@ -158,7 +158,7 @@ DIR *subflow_pin_dir_opendir(void)
 	DIR *dir;
 	int fd;
 
-	fd = pin_dir_open(false);
+	fd = pin_dir_open(false, SUBFLOW_LOG_ERROR);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -186,7 +186,8 @@ bool subflow_pin_exists(const char *name)
 {
 	char path[PATH_MAX];
 
-	return !pin_dir_verified() && !subflow_pin_path(path, sizeof(path), name) &&
+	/* Quiet: "is it there" is no error; a command that needs it says why. */
+	return !pin_dir_verified(SUBFLOW_LOG_DEBUG) && !subflow_pin_path(path, sizeof(path), name) &&
 	       access(path, F_OK) == 0;
 }
 
@@ -209,7 +210,19 @@ static bool parent_is_bpffs(void)
 
 void subflow_explain_not_loaded(char *buf, size_t size)
 {
-	if (!parent_is_bpffs())
+	int err = pin_dir_check(false, SUBFLOW_LOG_DEBUG);
+
+	if (err == -EACCES)
+		snprintf(buf, size, "permission denied: the pin directory %s is root's (mode "
+			 "0700): run this as root (the engine's maps need CAP_BPF and "
+			 "CAP_SYS_ADMIN)", subflow_pin_dir());
+	else if (err == -EPERM)	/* not ours: the check says why, loudly now */
+		snprintf(buf, size, "%s", pin_dir_check(false, SUBFLOW_LOG_ERROR) ?
+			 "the pin directory is not the engine's" : "the pin directory changed");
+	else if (err && err != -ENOENT)
+		snprintf(buf, size, "the pin directory %s cannot be used: %s", subflow_pin_dir(),
+			 strerror(-err));
+	else if (!parent_is_bpffs())
 		snprintf(buf, size,
 			 "no bpffs is mounted above %s in this mount namespace (`ip netns exec` "
 			 "remounts /sys and hides the pins: use `subflowctl -n NETNS` or "

@@ -110,24 +110,44 @@ static void path_error_at(struct compiler *c, const struct subflow_policy_path *
 
 #define path_error(c, path, ...) path_error_at(c, path, 1, __VA_ARGS__)
 
-__attribute__((format(printf, 3, 4)))
-static void path_warning(struct compiler *c, const struct subflow_policy_path *path,
-			 const char *fmt, ...)
+static void vwarning_at(struct compiler *c, unsigned int line, unsigned int col,
+			const char *prefix, const char *fmt, va_list ap)
 {
 	struct subflow_compiled_policy *out = c->out;
 	char *warning;
-	size_t len;
-	va_list ap;
+	int len;
 
 	if (out->nr_warnings == SUBFLOW_POLICY_MAX_WARNINGS)
 		return;
 	warning = out->warnings[out->nr_warnings++];
-	len = snprintf(warning, SUBFLOW_POLICY_WARNING_BYTES, "%s:%u:1: warning: path %s: ",
-		       c->filename, path->line, path->name);
-	if (len >= SUBFLOW_POLICY_WARNING_BYTES)
+	len = snprintf(warning, SUBFLOW_POLICY_WARNING_BYTES, "%s:%u:%u: warning: %s",
+		       c->filename, line, col, prefix);
+	if (len < 0 || len >= SUBFLOW_POLICY_WARNING_BYTES)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(warning + len, SUBFLOW_POLICY_WARNING_BYTES - len, fmt, ap);
+}
+
+__attribute__((format(printf, 4, 5)))
+static void warning_at(struct compiler *c, unsigned int line, unsigned int col,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarning_at(c, line, col, "", fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void path_warning(struct compiler *c, const struct subflow_policy_path *path,
+			 const char *fmt, ...)
+{
+	char prefix[SUBFLOW_POLICY_NAME_MAX + 8];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "path %s: ", path->name);
+	va_start(ap, fmt);
+	vwarning_at(c, path->line, 1, prefix, fmt, ap);
 	va_end(ap);
 }
 
@@ -331,6 +351,22 @@ static void warn_unbindable_paths(struct compiler *c)
 
 /* ---- rules --------------------------------------------------------------- */
 
+/* A congestion control this kernel does not offer would be refused by
+ * bpf_setsockopt() on every subflow, silently leaving the default. */
+static void check_rule_cc(struct compiler *c, const struct subflow_policy_rule *r)
+{
+	char offered[1024];
+
+	if (!(r->actions & SUBFLOW_POLICY_ACT_CC) || subflow_cc_is_offered(r->cc))
+		return;
+	subflow_cc_offered(offered, sizeof(offered));
+	c->nr_errors++;
+	if (subflow_policy_add_error(c->errs, c->filename, r->line, r->cc_col ? r->cc_col : 1,
+				     "congestion control '%s' is not offered by this kernel; offered: "
+				     "%s", r->cc, offered[0] ? offered : "(none listed)"))
+		c->fatal = -ENOMEM;
+}
+
 static void compile_rule(const struct subflow_policy_rule *src, struct subflow_rule *rule)
 {
 	memset(rule, 0, sizeof(*rule));
@@ -476,14 +512,20 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	}
 	for (i = 0; i < p->nr_paths; i++)
 		compile_path(&c, i);
-	for (i = 0; i < p->nr_rules; i++)
+	for (i = 0; i < p->nr_rules; i++) {
+		check_rule_cc(&c, &p->rules[i]);
 		compile_rule(&p->rules[i], &out->rules[i]);
+	}
 	for (i = 0; i < p->nr_statements; i++)
 		check_statement(&c, &p->statements[i]);
 	if (!c.nr_errors) {
 		warn_unbindable_paths(&c);
 		collect_unnamed(&c);
 	}
+	if (!p->nr_paths && !p->nr_rules && !p->nr_statements &&
+	    p->mptcpify == SUBFLOW_POLICY_MPTCPIFY_UNSET)
+		warning_at(&c, 1, 1, "the policy is empty (no path, rule, statement or mptcpify): "
+			   "loaded, it changes nothing for the cgroup's subflows");
 
 	for (i = 0; i < p->nr_rules; i++)
 		if (out->rules[i].verdict == SUBFLOW_VERDICT_DENY)
@@ -523,8 +565,11 @@ static void add_path_errors(const struct subflow_policy *partial, const char *na
 	paths_only = calloc(1, sizeof(*paths_only));
 	if (!scratch || !paths_only)
 		goto out;
-	paths_only->nr_paths = partial->nr_paths;
-	memcpy(paths_only->paths, partial->paths, sizeof(partial->paths));
+	/* A path the parser kept without a selector has its error already
+	 * (and has no canonical form): the others may add device errors. */
+	for (unsigned int i = 0; i < partial->nr_paths; i++)
+		if (partial->paths[i].nr_selectors)
+			paths_only->paths[paths_only->nr_paths++] = partial->paths[i];
 	if (subflow_policy_compile(paths_only, name, scratch, &path_errs) != -EINVAL ||
 	    !path_errs.count)
 		goto out;

@@ -16,13 +16,17 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "subflow_policy.h"
+#include "subflow.h"
 #include "units.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -207,41 +211,10 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_digit_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* Decimal, or hex after 0x; no sign, no octal (010 is ten, as a reader
- * expects). -EINVAL when not a number, -ERANGE past UINT64_MAX. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	unsigned int base = 10;
-	uint64_t v = 0;
-	int digit;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		digit = base == 16 ? hex_digit_value(*s) : (is_digit(*s) ? *s - '0' : -1);
-		if (digit < 0)
-			return -EINVAL;
-		if (v > (UINT64_MAX - digit) / base)
-			return -ERANGE;
-		v = v * base + digit;
-	}
-	*out = v;
-	return 0;
+	return subflow_parse_uint(s, UINT64_MAX, out);
 }
 
 /* A number within [min, max]; what names it in messages. */
@@ -306,6 +279,15 @@ static int parse_rate(struct parser *p, const struct token *tok, uint64_t *bytes
 	if (!*bytes_per_second) {
 		error_at(p, tok->col, "pacing rate '%.64s' is below 1 byte per second, expected at least 8bit",
 			 tok->text);
+		return -ERANGE;
+	}
+	/* bpf_setsockopt(SO_MAX_PACING_RATE) takes a u32 of bytes per second
+	 * (~0 meaning unlimited): more would silently become no limit. */
+	if (*bytes_per_second > SUBFLOW_PACING_MAX) {
+		error_at(p, tok->col, "pacing rate '%.64s' is %llu bytes per second, above the most a "
+			 "subflow can be paced to, %llu bytes per second (about %llumbit)", tok->text,
+			 (unsigned long long)*bytes_per_second, (unsigned long long)SUBFLOW_PACING_MAX,
+			 (unsigned long long)(SUBFLOW_PACING_MAX * 8 / 1000000));
 		return -ERANGE;
 	}
 	return 0;
@@ -703,6 +685,7 @@ static int rule_cc(struct parser *p, struct rule_parse *rp, const struct token *
 		return -EINVAL;
 	}
 	strcpy(rp->rule.cc, name);
+	rp->rule.cc_col = args[0].col;
 	return 0;
 }
 
@@ -1455,6 +1438,9 @@ int subflow_policy_parse_partial(const char *text, size_t len, const char *filen
 	return parse_policy(text, len, filename, out, errs, true);
 }
 
+/* Not an errno: the file is a FIFO, device or directory. */
+#define EFTYPE_POLICY 4096
+
 static int file_error(struct subflow_policy_errors *errs, const char *path, int err)
 {
 	char msg[128];
@@ -1463,6 +1449,11 @@ static int file_error(struct subflow_policy_errors *errs, const char *path, int 
 		if (err == -EFBIG)
 			snprintf(msg, sizeof(msg), "file too large, expected at most %d bytes",
 				 MAX_POLICY_FILE_SIZE);
+		else if (err == -EFTYPE_POLICY)
+			snprintf(msg, sizeof(msg), "not a regular file (a FIFO, socket or device): "
+				 "a policy is read from a regular file");
+		else if (err == -EISDIR)
+			snprintf(msg, sizeof(msg), "is a directory, expected a policy file");
 		else
 			snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-err));
 		if (append_error(errs, path, 0, 0, msg))
@@ -1475,17 +1466,36 @@ static int parse_file(const char *path, struct subflow_policy *out,
 		      struct subflow_policy_errors *errs, bool partial)
 {
 	size_t len = 0, n;
+	struct stat st;
 	char *text;
 	FILE *f;
-	int err;
+	int fd, err;
 
 	if (errs)
 		subflow_policy_errors_free(errs);
 	if (!path || !out)
 		return -EINVAL;
-	f = fopen(path, "re");
-	if (!f)
+	/* O_NONBLOCK: opening a FIFO with no writer must not hang; then only
+	 * a regular file is read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
 		return file_error(errs, path, -errno);
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return file_error(errs, path, err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		err = file_error(errs, path, S_ISDIR(st.st_mode) ? -EISDIR : -EFTYPE_POLICY);
+		return err == -ENOMEM ? err : -EINVAL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return file_error(errs, path, err);
+	}
 	/* One byte more than allowed, to tell a full file from a too large one. */
 	text = malloc(MAX_POLICY_FILE_SIZE + 1);
 	if (!text) {

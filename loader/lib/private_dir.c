@@ -30,19 +30,20 @@ static bool owner_trusted(uid_t uid)
 }
 
 /* An ancestor may be shared, but nobody else may replace its entries. */
-static int check_ancestor(int fd, const char *path, const char *what)
+static int check_ancestor(int fd, const char *path, const char *what,
+			  enum subflow_log_level level)
 {
 	struct stat st;
 
 	if (fstat(fd, &st))
 		return -errno;
 	if (!owner_trusted(st.st_uid)) {
-		pr_err("refusing %s: its ancestor %s is owned by uid %u, not by root\n", what,
+		subflow_log(level, "refusing %s: its ancestor %s is owned by uid %u, not by root\n", what,
 		       path, (unsigned int)st.st_uid);
 		return -EPERM;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		pr_err("refusing %s: its ancestor %s (mode %04o) is writable by others and not "
+		subflow_log(level, "refusing %s: its ancestor %s (mode %04o) is writable by others and not "
 		       "sticky\n", what, path, (unsigned int)(st.st_mode & 07777));
 		return -EPERM;
 	}
@@ -50,7 +51,7 @@ static int check_ancestor(int fd, const char *path, const char *what)
 }
 
 static int check_private(int fd, const char *path, const char *what, long fs_magic,
-			 const char *fs_name)
+			 const char *fs_name, enum subflow_log_level level)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -58,28 +59,28 @@ static int check_private(int fd, const char *path, const char *what, long fs_mag
 	if (fstat(fd, &st) || fstatfs(fd, &sfs))
 		return -errno;
 	if (!owner_trusted(st.st_uid) || (st.st_mode & 07777) != 0700) {
-		pr_err("refusing %s %s: it is owned by uid %u with mode %04o, and must be owned "
+		subflow_log(level, "refusing %s %s: it is owned by uid %u with mode %04o, and must be owned "
 		       "by root with mode 0700 (someone else may have created it: inspect it, "
 		       "remove it, and retry)\n", what, path, (unsigned int)st.st_uid,
 		       (unsigned int)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	if (fs_magic && sfs.f_type != fs_magic) {
-		pr_err("refusing %s %s: it is not on %s\n", what, path, fs_name);
+		subflow_log(level, "refusing %s %s: it is not on %s\n", what, path, fs_name);
 		return -EPERM;
 	}
 	return 0;
 }
 
 int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
-			     const char *what)
+			     const char *what, enum subflow_log_level level)
 {
 	char copy[PATH_MAX], sofar[PATH_MAX] = "";
 	char *comp, *next, *save = NULL;
 	int fd, nfd, err;
 
 	if (path[0] != '/' || strlen(path) >= sizeof(copy)) {
-		pr_err("%s %s: not an absolute path of at most %zu bytes\n", what, path,
+		subflow_log(level, "%s %s: not an absolute path of at most %zu bytes\n", what, path,
 		       sizeof(copy) - 1);
 		return -EINVAL;
 	}
@@ -92,11 +93,11 @@ int subflow_open_private_dir(const char *path, bool create, long fs_magic, const
 
 		next = strtok_r(NULL, "/", &save);
 		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
-			pr_err("%s %s: '.' and '..' are not allowed in it\n", what, path);
+			subflow_log(level, "%s %s: '.' and '..' are not allowed in it\n", what, path);
 			err = -EINVAL;
 			goto fail;
 		}
-		err = check_ancestor(fd, sofar[0] ? sofar : "/", what);
+		err = check_ancestor(fd, sofar[0] ? sofar : "/", what, level);
 		if (err)
 			goto fail;
 		strncat(sofar, "/", sizeof(sofar) - strlen(sofar) - 1);
@@ -106,7 +107,7 @@ int subflow_open_private_dir(const char *path, bool create, long fs_magic, const
 				created = true;
 			else if (errno != EEXIST) {
 				err = -errno;
-				pr_err("cannot create %s %s: %s\n", what, path, strerror(-err));
+				subflow_log(level, "cannot create %s %s: %s\n", what, path, strerror(-err));
 				goto fail;
 			}
 		}
@@ -114,11 +115,11 @@ int subflow_open_private_dir(const char *path, bool create, long fs_magic, const
 		if (nfd < 0) {
 			err = -errno;
 			if (err == -ELOOP || err == -ENOTDIR)
-				pr_err("refusing %s %s: %s is a symbolic link or not a directory\n",
+				subflow_log(level, "refusing %s %s: %s is a symbolic link or not a directory\n",
 				       what, path, sofar);
 			else if (err != -ENOENT || next)
-				pr_err("cannot open %s %s: %s: %s\n", what, path, sofar,
-				       strerror(-err));
+				subflow_log(level, "cannot open %s %s: %s%s%s\n", what, path,
+				       next ? sofar : "", next ? ": " : "", strerror(-err));
 			goto fail;
 		}
 		close(fd);
@@ -127,7 +128,7 @@ int subflow_open_private_dir(const char *path, bool create, long fs_magic, const
 		if (created)
 			fchmod(fd, 0700);
 	}
-	err = check_private(fd, path, what, fs_magic, fs_name);
+	err = check_private(fd, path, what, fs_magic, fs_name, level);
 	if (err)
 		goto fail;
 	return fd;

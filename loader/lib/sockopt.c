@@ -214,29 +214,6 @@ int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Decimal or 0x-hex, no sign: -EINVAL when not a number, -ERANGE past max. */
-static int parse_number(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!*s || !is_digit(*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 static int parse_error(char *err, size_t size, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -337,7 +314,7 @@ static int parse_keepalive(char *const *words, size_t n, struct subflow_sockopt_
 					       err, size);
 	if (code)
 		return code;
-	code = parse_number(words[2], MAX_KEEPALIVE_COUNT, &count);
+	code = subflow_parse_uint(words[2], MAX_KEEPALIVE_COUNT, &count);
 	if (code || !count)
 		return parse_error(err, size, code == -EINVAL ? -EINVAL : -ERANGE,
 				   "keepalive count '%s': expected a number 1..%u", words[2],
@@ -349,7 +326,7 @@ static int parse_keepalive(char *const *words, size_t n, struct subflow_sockopt_
 static int parse_number_value(const char *what, const char *word, uint64_t max, uint64_t *out,
 			      char *err, size_t size)
 {
-	int code = parse_number(word, max, out);
+	int code = subflow_parse_uint(word, max, out);
 
 	if (code == -EINVAL)
 		return parse_error(err, size, code, "invalid %s '%s', expected a number (decimal or 0x-hex)",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Numbers with units; see units.h. */
+/* Numbers, plain or with units; see units.h. */
 #include <errno.h>
 #include <strings.h>
 #include "units.h"
@@ -25,6 +25,45 @@ const size_t subflow_nr_size_units = sizeof(subflow_size_units) / sizeof(subflow
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+static int hex_digit(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int subflow_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned int base = 10;
+	uint64_t v = 0;
+	int digit;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		digit = base == 16 ? hex_digit(*s) : (is_digit(*s) ? *s - '0' : -1);
+		if (digit < 0)
+			return -EINVAL;
+		if (v > (UINT64_MAX - digit) / base)
+			return -ERANGE;
+		v = v * base + digit;
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }
 
 int subflow_parse_with_unit(const char *s, const struct subflow_unit *units, size_t nr_units,

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Numbers with units, as the policy language writes them: tc's rates
- * ("2mbit") and durations ("500ms"). Shared by the policy parser and the
- * per-subflow setsockopt value parser. Not installed. */
+/* Numbers, plain or with units, as the policy language and the command line
+ * write them: the one number parser (decimal or 0x-hex), tc's rates
+ * ("2mbit") and durations ("500ms"). Shared by the policy parser, the
+ * per-subflow setsockopt value parser and subflowctl. Not installed. */
 #ifndef SUBFLOW_UNITS_H
 #define SUBFLOW_UNITS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Decimal, or hex after 0x/0X; nothing else: no sign, no space, no octal
+ * (010 is ten, as a reader expects). -EINVAL when not such a number,
+ * -ERANGE above max. */
+int subflow_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 struct subflow_unit {
 	const char *name;

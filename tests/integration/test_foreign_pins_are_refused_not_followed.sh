@@ -36,6 +36,8 @@ assert_eq "$ABI" "$(bpftool -j map lookup pinned "$RECORD" key 0 0 0 0 | jq .for
 # shellcheck disable=SC2086
 bpftool map update pinned "$RECORD" key 0 0 0 0 value 0xe7 0x03 0x00 0x00 $(cut -d' ' -f5- <<<"$value")
 assert_status 1 "subflow list with map ABI 999" ctl subflow list
+# `subflow list -j` had begun its array: stdout is still one JSON value.
+assert_eq 1 "$(jq -s length <<<"$OUT")" "JSON values on stdout after a failed list"
 [[ $(jq -r .error <<<"$OUT") == *"uses map ABI 999, this program map ABI $ABI"* ]] ||
 	fail "ABI refusal: $OUT"
 # shellcheck disable=SC2086

@@ -16,7 +16,14 @@ static void test_parse_u32(void)
 	CHECK("parse_u32_decimal", !subflow_parse_u32("801755760", &v) && v == 801755760u);
 	CHECK("parse_u32_hex", !subflow_parse_u32("0x2fc9d270", &v) && v == 0x2fc9d270u);
 	CHECK("parse_u32_max", !subflow_parse_u32("4294967295", &v) && v == UINT32_MAX);
-	CHECK("parse_u32_rejects_overflow", subflow_parse_u32("4294967296", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_overflow", subflow_parse_u32("4294967296", &v) == -ERANGE);
+	/* One number syntax everywhere: no octal, no space, no sign. */
+	CHECK("parse_u32_010_is_ten", !subflow_parse_u32("010", &v) && v == 10);
+	CHECK("parse_u32_upper_hex", !subflow_parse_u32("0X1F", &v) && v == 31);
+	CHECK("parse_u32_rejects_leading_space", subflow_parse_u32(" 5", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_trailing_space", subflow_parse_u32("5 ", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_plus", subflow_parse_u32("+5", &v) == -EINVAL);
+	CHECK("parse_u32_rejects_hex_without_0x", subflow_parse_u32("ff", &v) == -EINVAL);
 	CHECK("parse_u32_rejects_negative", subflow_parse_u32("-1", &v) == -EINVAL);
 	CHECK("parse_u32_rejects_trailing_junk", subflow_parse_u32("12abc", &v) == -EINVAL);
 	CHECK("parse_u32_rejects_empty", subflow_parse_u32("", &v) == -EINVAL);

@@ -387,6 +387,7 @@ static const struct error_case error_cases[] = {
 	{ "error_rate_below_one_byte", "rule pacing 7bit\n", 1, 13,
 	  "is below 1 byte per second, expected at least 8bit" },
 	{ "error_rate_too_large", "rule pacing 99999999999999gbps\n", 1, 13, "is too large" },
+	{ "error_rate_above_u32_bytes", "rule pacing 100gbit\n", 1, 13, "above the most a subflow can be paced to, 4294967294 bytes per second" },
 	{ "error_duration_without_unit", "rule user-timeout 500\n", 1, 19,
 	  "user-timeout '500' has no unit, expected a unit such as 500ms (ms, s, m, h)" },
 	{ "error_duration_fraction_of_ms", "rule user-timeout 1.5ms\n", 1, 19,
@@ -651,7 +652,7 @@ static void test_format_round_trips(void)
 		"cc bbr tos 0xb8 priority 6 pacing 1.5mbit user-timeout 1.5s keepalive 1m 1500ms 127 nodelay\n"
 		"rule initial dst 10.0.0.0/8 pacing 100kbps user-timeout 2s\n"
 		"rule family inet pacing 1001bit user-timeout 0ms keepalive 2h 7200s 1\n"
-		"rule dport 1-65535 pacing 99gbps user-timeout 3600001ms\n"
+		"rule dport 1-65535 pacing 4gbps user-timeout 3600001ms\n"
 		"rule path v4 deny\n"
 		"mptcpify off\n");
 }
