@@ -26,6 +26,7 @@
 #ifndef SUBFLOW_H
 #define SUBFLOW_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -45,6 +46,23 @@ extern "C" {
 
 #define SUBFLOW_DEFAULT_PIN_DIR "/sys/fs/bpf/subflow"
 #define SUBFLOW_PIN_DIR_ENV "SUBFLOW_PIN_DIR"
+
+/* ---- Messages ------------------------------------------------------------
+ *
+ * The library explains its errors in words (which pin, which file:line:col,
+ * which kernel feature); by default errors and warnings go to stderr. As with
+ * libbpf_set_print(), a program decides where they go: subflow_set_print()
+ * installs fn (NULL: print nothing) and returns the previous callback. The
+ * library never calls libbpf_set_print(): libbpf's own messages are yours.
+ */
+enum subflow_print_level {
+	SUBFLOW_PRINT_ERROR,
+	SUBFLOW_PRINT_WARN,
+	SUBFLOW_PRINT_INFO,
+	SUBFLOW_PRINT_DEBUG,
+};
+typedef int (*subflow_print_fn_t)(enum subflow_print_level level, const char *fmt, va_list ap);
+SUBFLOW_API subflow_print_fn_t subflow_set_print(subflow_print_fn_t fn);
 
 /* ---- Choosing the engine instance ------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <bpf/libbpf.h>
 #include "cli.h"
 
 #define SUBFLOWCTL_VERSION "0.1.0"
@@ -30,25 +31,39 @@ static enum subflow_log_level log_level = SUBFLOW_LOG_WARN;
 
 static bool lib_quiet;	/* drop the library's messages (implicit prune) */
 
-static void cli_log_sink(enum subflow_log_level level, const char *msg)
+/* The library's messages (subflow_set_print): errors are kept for JSON mode
+ * and printed as "Error: ..." in text mode; warnings and, with -d, info and
+ * debug lines go to stderr. */
+static int cli_print(enum subflow_print_level level, const char *fmt, va_list ap)
 {
+	char msg[1024];
 	size_t len;
 
 	if (lib_quiet)
-		return;
-	if (level == SUBFLOW_LOG_ERROR) {
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (level == SUBFLOW_PRINT_ERROR) {
 		snprintf(last_lib_error, sizeof(last_lib_error), "%s", msg);
 		len = strlen(last_lib_error);
 		if (len && last_lib_error[len - 1] == '\n')
 			last_lib_error[len - 1] = '\0';
-		if (json_output)
-			return;
-		fprintf(stderr, "Error: %s", msg);
-		return;
+		if (!json_output)
+			fprintf(stderr, "Error: %s", msg);
+		return 0;
 	}
-	if (level > log_level)
-		return;
-	fprintf(stderr, "%s%s", level == SUBFLOW_LOG_WARN ? "Warning: " : "", msg);
+	if ((int)level > (int)log_level)
+		return 0;
+	fprintf(stderr, "%s%s", level == SUBFLOW_PRINT_WARN ? "Warning: " : "", msg);
+	return 0;
+}
+
+/* libbpf's own messages (verifier logs included): debug output, with -d. */
+static int cli_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (log_level < SUBFLOW_LOG_DEBUG)
+		return 0;
+	fputs("debug: ", stderr);
+	return vfprintf(stderr, fmt, ap);
 }
 
 /* JSON mode: a command writes into json_out (memory), printed when it
@@ -327,9 +342,9 @@ int main(int argc, char **argv)
 	argv += optind;
 
 	log_level = debug ? SUBFLOW_LOG_DEBUG : SUBFLOW_LOG_WARN;
-	subflow_log_set_level(log_level);
-	subflow_log_libbpf(debug);
-	subflow_log_set_sink(cli_log_sink);
+	subflow_set_print(cli_print);
+	/* A program may route libbpf's messages; the library never does. */
+	libbpf_set_print(cli_libbpf_print);
 	if (pin_dir) {
 		int err = subflow_set_pin_dir(pin_dir);
 

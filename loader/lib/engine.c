@@ -276,8 +276,6 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 	void *skel;
 	int err;
 
-	if (o->optional)
-		subflow_log_libbpf(false);
 	*skelp = skel = o->open(opts);
 	err = skel ? 0 : -errno;
 	if (!err)
@@ -290,8 +288,6 @@ static int load_object(const struct subflow_object *o, const struct bpf_object_o
 		err = o->prepare(skel);
 	if (!err)
 		err = o->load(skel);
-	if (o->optional)
-		subflow_log_libbpf(true);
 	if (!err) {
 		loaded = true;
 		err = pin_object(o, skel, level);

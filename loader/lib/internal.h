@@ -16,19 +16,13 @@ enum subflow_log_level {
 	SUBFLOW_LOG_INFO,
 	SUBFLOW_LOG_DEBUG,	/* includes libbpf's own messages */
 };
-void subflow_log_set_level(enum subflow_log_level level);
 void subflow_log(enum subflow_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define pr_err(...)   subflow_log(SUBFLOW_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...)  subflow_log(SUBFLOW_LOG_WARN, __VA_ARGS__)
 #define pr_info(...)  subflow_log(SUBFLOW_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) subflow_log(SUBFLOW_LOG_DEBUG, __VA_ARGS__)
-/* Route libbpf's messages into ours (at debug level), or silence them. */
-void subflow_log_libbpf(bool enabled);
-/* Where messages go; default stderr. The CLI sends them nowhere in JSON mode
- * and reports the last error itself. */
-typedef void (*subflow_log_sink)(enum subflow_log_level level, const char *msg);
-void subflow_log_set_sink(subflow_log_sink sink);
+/* Where they go: subflow_set_print() (include/subflow.h). */
 
 /* ---- pins.c: the pin directory and the maps in it -------------------------- */
 /* Names of the pinned objects, relative to the pin directory. Programs are

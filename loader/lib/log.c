@@ -1,70 +1,49 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* One logging path for the library and the CLI, with levels. libbpf's own
- * messages come through here too, at debug level. */
+/*
+ * One logging path for the library, with levels. Where messages go is the
+ * host program's choice, libbpf style: subflow_set_print() installs its
+ * callback and returns the previous one; by default errors and warnings go
+ * to stderr. The library never calls libbpf_set_print(): libbpf's own
+ * messages are the host's to route (subflowctl routes them into its debug
+ * output).
+ */
 #include <stdarg.h>
 #include <stdio.h>
-#include <bpf/libbpf.h>
 #include "internal.h"
 
-static enum subflow_log_level max_level = SUBFLOW_LOG_WARN;
-static subflow_log_sink sink;
+_Static_assert((int)SUBFLOW_LOG_ERROR == (int)SUBFLOW_PRINT_ERROR &&
+	       (int)SUBFLOW_LOG_WARN == (int)SUBFLOW_PRINT_WARN &&
+	       (int)SUBFLOW_LOG_INFO == (int)SUBFLOW_PRINT_INFO &&
+	       (int)SUBFLOW_LOG_DEBUG == (int)SUBFLOW_PRINT_DEBUG, "log levels");
 
-void subflow_log_set_level(enum subflow_log_level level)
+static int print_stderr(enum subflow_print_level level, const char *fmt, va_list ap)
 {
-	max_level = level;
+	static const char *const prefix[] = { "error: ", "warning: " };
+
+	if (level > SUBFLOW_PRINT_WARN)
+		return 0;
+	fprintf(stderr, "subflow: %s", prefix[level]);
+	return vfprintf(stderr, fmt, ap);
 }
 
-void subflow_log_set_sink(subflow_log_sink new_sink)
+static subflow_print_fn_t print_fn = print_stderr;
+
+subflow_print_fn_t subflow_set_print(subflow_print_fn_t fn)
 {
-	sink = new_sink;
-}
+	subflow_print_fn_t old = print_fn;
 
-static void emit(enum subflow_log_level level, const char *msg)
-{
-	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
-
-	if (sink) {
-		sink(level, msg);
-		return;
-	}
-	if (level > max_level)
-		return;
-	fprintf(stderr, "subflow: %s%s", prefix[level], msg);
-}
-
-static void vlog(enum subflow_log_level level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	emit(level, msg);
+	print_fn = fn;
+	return old;
 }
 
 void subflow_log(enum subflow_log_level level, const char *fmt, ...)
 {
+	subflow_print_fn_t fn = print_fn;
 	va_list ap;
 
+	if (!fn)
+		return;
 	va_start(ap, fmt);
-	vlog(level, fmt, ap);
+	fn((enum subflow_print_level)level, fmt, ap);
 	va_end(ap);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (max_level < SUBFLOW_LOG_DEBUG)
-		return 0;
-	/* Verifier logs run to many kilobytes: no bounded buffer here. */
-	fputs("subflow: debug: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
-static int libbpf_silent(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return 0;
-}
-
-void subflow_log_libbpf(bool enabled)
-{
-	libbpf_set_print(enabled ? libbpf_print : libbpf_silent);
 }

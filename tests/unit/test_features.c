@@ -12,10 +12,11 @@
 
 static char logged[2048];
 
-static void capture(enum subflow_log_level level, const char *msg)
+static int capture(enum subflow_print_level level, const char *fmt, va_list ap)
 {
-	if (level == SUBFLOW_LOG_ERROR)
-		snprintf(logged, sizeof(logged), "%s", msg);
+	if (level == SUBFLOW_PRINT_ERROR)
+		vsnprintf(logged, sizeof(logged), fmt, ap);
+	return 0;
 }
 
 /* A BTF with what an old kernel has: struct cgroup { ancestors },
@@ -51,7 +52,7 @@ int main(void)
 	struct btf *btf;
 	size_t n;
 
-	subflow_log_set_sink(capture);
+	subflow_set_print(capture);
 
 	btf = old_kernel_btf(false, false);
 	n = subflow_features_probe_btf(btf, f, MAX);
