@@ -20,17 +20,13 @@ static __always_inline bool events_wanted(void)
 	return active && active->slots;
 }
 
-/* A global function: the verifier checks it once, on its own, instead of
- * again at every place that emits. Returns 0. */
-__noinline int emit_event(__u16 type, const struct subflow_conn_key *ckey, __u64 cgroup_id,
-			  __u32 conn_flags, const struct subflow_info *info)
+/* One copy of a record built by the caller (a struct subflow_event, or a
+ * longer record that begins with one) into every live reader's ring. */
+static __always_inline void emit_record(const void *rec, __u32 size)
 {
-	struct subflow_event ev;
 	__u64 now = 0;
 	int slot;
 
-	if (!ckey || !info || !events_wanted())
-		return 0;
 	/* The loop counter stays in a register (its copy `key` goes to the
 	 * helpers), so that the verifier knows the loop's bound. */
 	for (slot = 0; slot < SUBFLOW_EVENT_READERS; slot++) {
@@ -39,29 +35,48 @@ __noinline int emit_event(__u16 type, const struct subflow_conn_key *ckey, __u64
 		void *ring;
 
 		if (!reader || !reader->expires_ns)
-			continue;	/* free slot: no clock read, nothing built */
-		if (!now) {
+			continue;	/* free slot: no clock read */
+		if (!now)
 			now = bpf_ktime_get_boot_ns();
-			ev.type = type;
-			ev.size = sizeof(ev);
-			ev.reason = 0;
-			ev.time_ns = now;
-			ev.netns_cookie = ckey->netns_cookie;
-			ev.cgroup_id = cgroup_id;
-			ev.token = ckey->token;
-			ev.conn_flags = conn_flags;
-			ev.info = *info;
-			ev.value[0] = 0;
-			ev.value[1] = 0;
-		}
 		if (now > reader->expires_ns)
 			continue;	/* a reader that stopped renewing (it died) */
 		ring = bpf_map_lookup_elem(&event_rings, &key);
-		if (ring && bpf_ringbuf_output(ring, &ev, sizeof(ev), 0)) {
+		if (ring && bpf_ringbuf_output(ring, (void *)rec, size, 0)) {
 			stat_inc(SUBFLOW_STAT_EVENTS_LOST);
 			counter_inc(&event_lost, key);
 		}
 	}
+}
+
+/* The event of `type` about one subflow, with the type's numbers. */
+static __always_inline void build_event(struct subflow_event *ev, __u16 type,
+					const struct subflow_conn_key *ckey, __u64 cgroup_id,
+					__u32 conn_flags, const struct subflow_info *info)
+{
+	ev->type = type;
+	ev->size = sizeof(*ev);
+	ev->reason = 0;
+	ev->time_ns = bpf_ktime_get_boot_ns();
+	ev->netns_cookie = ckey->netns_cookie;
+	ev->cgroup_id = cgroup_id;
+	ev->token = ckey->token;
+	ev->conn_flags = conn_flags;
+	ev->info = *info;
+	ev->value[0] = 0;
+	ev->value[1] = 0;
+}
+
+/* A global function: the verifier checks it once, on its own, instead of
+ * again at every place that emits. Returns 0. */
+__noinline int emit_event(__u16 type, const struct subflow_conn_key *ckey, __u64 cgroup_id,
+			  __u32 conn_flags, const struct subflow_info *info)
+{
+	struct subflow_event ev;
+
+	if (!ckey || !info || !events_wanted())
+		return 0;
+	build_event(&ev, type, ckey, cgroup_id, conn_flags, info);
+	emit_record(&ev, sizeof(ev));
 	return 0;
 }
 

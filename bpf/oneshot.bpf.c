@@ -304,6 +304,8 @@ int subflow_oneshot(struct bpf_iter__tcp *ctx)
 		return 0;
 	read_subflow(tp, &rd);
 	rec.info = rd.info;
+	rec.token = rd.ckey.token;
+	rec.cgroup_id = rd.cgroup_id;
 
 	switch (op) {
 	case SUBFLOW_ONESHOT_SOCKOPT:

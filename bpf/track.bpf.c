@@ -139,8 +139,10 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_s
 	result = read_has_key(rd) ? record_subflow(rd) : RECORD_LATER;
 	if (result == RECORD_ADDED)
 		emit_event(event, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
+	/* RTO_CB costs nothing until a retransmission timer fires: then the
+	 * path manager daemon (or any reader) hears of a stalled path at once. */
 	if (result == RECORD_ADDED || result == RECORD_REFRESHED)
-		flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
+		flags |= BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG;
 	/* Later again: not recorded yet, or under a guessed id (its next
 	 * packet confirms the id the kernel gave it). */
 	if (result == RECORD_LATER || (rd->info.flags & SUBFLOW_F_ID_GUESSED))
@@ -160,6 +162,20 @@ static __always_inline void closed(struct tcp_sock *tp, struct subflow_read *rd)
 		rd->info.tcp_state = TCP_CLOSE_STATE;
 		emit_event(SUBFLOW_EVENT_DOWN, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
 	}
+}
+
+/* A retransmission timeout: told to the readers with its count. */
+static __always_inline void rto_fired(struct bpf_sock_ops *skops, struct tcp_sock *tp,
+				      struct subflow_read *rd)
+{
+	struct subflow_event ev;
+
+	if (!events_wanted() || read_subflow(tp, rd))
+		return;
+	build_event(&ev, SUBFLOW_EVENT_RTO, &rd->ckey, rd->cgroup_id, rd->conn_flags, &rd->info);
+	/* icsk_retransmits, before this one: it is counted after the callback */
+	ev.value[0] = skops->args[0] + 1;
+	emit_record(&ev, sizeof(ev));
 }
 
 SEC("sockops")
@@ -183,6 +199,7 @@ int subflow_track(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
 	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
 	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+	case BPF_SOCK_OPS_RTO_CB:
 		break;
 	default:
 		return 1;
@@ -200,6 +217,9 @@ int subflow_track(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		closed(tp, &rd);
+		break;
+	case BPF_SOCK_OPS_RTO_CB:
+		rto_fired(skops, tp, &rd);
 		break;
 	default:	/* established, or a retry (only a subflow not recorded yet asks) */
 		established(skops, tp, &rd, op);

@@ -200,6 +200,11 @@ enum subflow_event_type {
 	SUBFLOW_EVENT_UP = 1,		/* a subflow started connecting or was accepted */
 	SUBFLOW_EVENT_ESTABLISHED = 2,	/* its handshake completed */
 	SUBFLOW_EVENT_DOWN = 3,		/* it closed; it is no longer listed */
+	SUBFLOW_EVENT_RTO = 4,		/* its retransmission timer fired (data outstanding,
+					 * no ACK for an RTO): value[0] = timeouts in a row,
+					 * this one included (then TCP_INFO tcpi_backoff) */
+	SUBFLOW_EVENT_PM_DECISION = 5,	/* a decision of the path manager daemon: a longer
+					 * record, struct subflow_pm_decision (subflow_pm_abi.h) */
 };
 
 struct subflow_event {

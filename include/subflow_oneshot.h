@@ -54,14 +54,15 @@ enum subflow_oneshot_op {
 /* One record per subflow acted on, written with one bpf_seq_write. */
 struct subflow_oneshot_record {
 	__s32 err;		/* 0, or the kernel's -errno */
-	__u32 pad;
+	__u32 token;		/* the subflow's connection */
 	__u64 value;		/* SOCKOPT: the option's value */
+	__u64 cgroup_id;	/* of the connection's socket */
 	char  cc[16];		/* SOCKOPT of TCP_CONGESTION */
 	struct subflow_info info;	/* the subflow, as the tracker records it */
 	struct subflow_tcp_info tcp;	/* LIST: its TCP state and counters */
 };
 
 _Static_assert(sizeof(struct subflow_tcp_info) == 112, "subflow_tcp_info ABI");
-_Static_assert(sizeof(struct subflow_oneshot_record) == 216, "subflow_oneshot_record ABI");
+_Static_assert(sizeof(struct subflow_oneshot_record) == 224, "subflow_oneshot_record ABI");
 
 #endif /* SUBFLOW_ONESHOT_H */

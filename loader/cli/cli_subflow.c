@@ -10,6 +10,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "subflow_pm_abi.h"
 #include "units.h"
 
 static int do_help(int argc, char **argv)
@@ -350,11 +351,31 @@ struct monitor_ctx {
 /* Returned by on_event to stop at once (negative: see subflow_events_poll). */
 #define MONITOR_DONE (-ECANCELED)
 
+/* A decision of the path manager daemon (subflow_pm_abi.h): its text. */
+static void decision_text(const struct subflow_event *ev, char *buf, size_t size)
+{
+	const struct subflow_pm_decision *dec = (const void *)ev;
+	char local[64], remote[64], action[sizeof(dec->action) + 1], path[sizeof(dec->path) + 1],
+		reason[sizeof(dec->reason) + 1];
+
+	snprintf(action, sizeof(action), "%.*s", (int)sizeof(dec->action), dec->action);
+	snprintf(path, sizeof(path), "%.*s", (int)sizeof(dec->path), dec->path);
+	snprintf(reason, sizeof(reason), "%.*s", (int)sizeof(dec->reason), dec->reason);
+	endpoint_text(&ev->info.local, local, sizeof(local));
+	endpoint_text(&ev->info.remote, remote, sizeof(remote));
+	snprintf(buf, size, "%s%s%s %s -> %s: %s%s%s", action, path[0] ? " " : "", path, local, remote,
+		 reason, ev->value[0] ? "; failed: " : "",
+		 ev->value[0] ? strerror(-(int)(int64_t)ev->value[0]) : "");
+}
+
 static int on_event(const struct subflow_event *ev, void *data)
 {
 	static const char *const names[] = { [SUBFLOW_EVENT_UP] = "up",
 					     [SUBFLOW_EVENT_ESTABLISHED] = "established",
-					     [SUBFLOW_EVENT_DOWN] = "down" };
+					     [SUBFLOW_EVENT_DOWN] = "down",
+					     [SUBFLOW_EVENT_RTO] = "rto",
+					     [SUBFLOW_EVENT_PM_DECISION] = "decision" };
+	const struct subflow_pm_decision *dec = (const void *)ev;
 	struct cli_sf_conn conn = {
 		.netns_cookie = ev->netns_cookie, .cgroup_id = ev->cgroup_id, .token = ev->token,
 	};
@@ -362,8 +383,10 @@ static int on_event(const struct subflow_event *ev, void *data)
 	const char *name;
 
 	/* Later versions add event types: skip those this one does not know. */
-	if (ev->type > SUBFLOW_EVENT_DOWN || !names[ev->type])
+	if (ev->type > SUBFLOW_EVENT_PM_DECISION || !names[ev->type])
 		return 0;
+	if (ev->type == SUBFLOW_EVENT_PM_DECISION && ev->size < sizeof(*dec))
+		return 0;	/* a decision without its text */
 	/* Like `subflow list`: the caller's namespace unless --all-netns. */
 	if (!all_netns && ev->netns_cookie != caller_netns)
 		return 0;
@@ -376,8 +399,30 @@ static int on_event(const struct subflow_event *ev, void *data)
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "event", name);
 		jsonw_uint_field(json_wtr, "time_ns", ev->time_ns);
-		jsonw_name(json_wtr, "subflow");
-		cli_json_subflow(&ev->info, &conn);
+		if (ev->type == SUBFLOW_EVENT_PM_DECISION) {
+			char text[sizeof(dec->reason) + 1];
+
+			snprintf(text, sizeof(text), "%.*s", (int)sizeof(dec->action), dec->action);
+			jsonw_string_field(json_wtr, "action", text);
+			snprintf(text, sizeof(text), "%.*s", (int)sizeof(dec->path), dec->path);
+			jsonw_string_field(json_wtr, "path", text);
+			snprintf(text, sizeof(text), "%.*s", (int)sizeof(dec->reason), dec->reason);
+			jsonw_string_field(json_wtr, "reason", text);
+			jsonw_name(json_wtr, "error");
+			if (ev->value[0])
+				jsonw_string(json_wtr, strerror(-(int)(int64_t)ev->value[0]));
+			else
+				jsonw_null(json_wtr);
+			jsonw_uint_field(json_wtr, "token", ev->token);
+			jsonw_uint_field(json_wtr, "id", ev->info.id);
+			json_endpoint("local", &ev->info.local);
+			json_endpoint("remote", &ev->info.remote);
+		} else {
+			if (ev->type == SUBFLOW_EVENT_RTO)
+				jsonw_uint_field(json_wtr, "timeouts", ev->value[0]);
+			jsonw_name(json_wtr, "subflow");
+			cli_json_subflow(&ev->info, &conn);
+		}
 		jsonw_end_object(json_wtr);
 		jsonw_destroy(&json_wtr);
 		json_wtr = w;
@@ -386,9 +431,19 @@ static int on_event(const struct subflow_event *ev, void *data)
 
 		endpoint_text(&ev->info.local, local, sizeof(local));
 		endpoint_text(&ev->info.remote, remote, sizeof(remote));
-		printf("%-12s token 0x%08x id %-3u %s -> %s %s\n", name, ev->token,
-		       ev->info.id, local, remote,
-		       ev->info.flags & SUBFLOW_F_INITIAL ? "initial" : "join");
+		if (ev->type == SUBFLOW_EVENT_PM_DECISION) {
+			char text[320];
+
+			decision_text(ev, text, sizeof(text));
+			printf("%-12s token 0x%08x id %-3u %s\n", name, ev->token, ev->info.id, text);
+		} else {
+			printf("%-12s token 0x%08x id %-3u %s -> %s %s", name, ev->token,
+			       ev->info.id, local, remote,
+			       ev->info.flags & SUBFLOW_F_INITIAL ? "initial" : "join");
+			if (ev->type == SUBFLOW_EVENT_RTO)
+				printf(" (timeout %llu in a row)", (unsigned long long)ev->value[0]);
+			printf("\n");
+		}
 	}
 	fflush(stdout);
 	ctx->seen++;

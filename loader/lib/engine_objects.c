@@ -22,6 +22,7 @@
 #include "snapshot.skel.h"
 #include "admit.skel.h"
 #include "mptcpify.skel.h"
+#include "pmlog.skel.h"
 #include "cc_coupled.skel.h"
 
 /* Typed skeleton calls behind untyped pointers, for the table. */
@@ -49,6 +50,7 @@ SKELETON_OPS(track)
 SKELETON_OPS(snapshot)
 SKELETON_OPS(admit)
 SKELETON_OPS(mptcpify)
+SKELETON_OPS(pmlog)
 SKELETON_OPS(cc_coupled)
 
 const struct subflow_object subflow_objects[] = {
@@ -78,6 +80,14 @@ const struct subflow_object subflow_objects[] = {
 			  .attach = BPF_CGROUP_INET4_BIND, .link = "_bind4" },
 			{ .prog = "subflow_bind6", .pin = "prog_bind6",
 			  .attach = BPF_CGROUP_INET6_BIND, .link = "_bind6" },
+			{ 0 },
+		},
+	},
+	{
+		/* The daemon's decisions onto the event ring (BPF_PROG_RUN). */
+		.name = "path manager log", .kind = SUBFLOW_OBJ_PINNED, SKELETON(pmlog),
+		.pins = (const struct subflow_object_pin[]) {
+			{ .prog = "subflow_pmlog", .pin = "prog_pmlog" },
 			{ 0 },
 		},
 	},
