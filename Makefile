@@ -64,13 +64,17 @@ LIBA  := $(OUTPUT)/libsubflow.a
 LIBSO := $(OUTPUT)/libsubflow.so.$(VERSION)
 CLI   := $(OUTPUT)/subflowctl
 PC    := $(OUTPUT)/libsubflow.pc
+# systemd units of the path manager daemon, with the installed path in them.
+UNITS_IN := $(wildcard loader/daemon/systemd/*.service.in)
+SYSTEMD_UNITS := $(patsubst loader/daemon/systemd/%.in,$(OUTPUT)/systemd/%,$(UNITS_IN))
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 
 .DELETE_ON_ERROR:
 # Keep skeletons and BPF objects: they are inputs of several steps.
 .SECONDARY:
 .PHONY: all deps test demo bench install uninstall clean check-root
 
-all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES) $(BENCH_BPF)
+all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES) $(SYSTEMD_UNITS) $(BENCH_BPF)
 
 deps:
 	$(Q)./tests/deps.sh
@@ -106,7 +110,7 @@ $(OUTPUT)/loader/lib/%.o: loader/lib/%.c | $(SKELS) $(OUTPUT)/loader/lib
 
 $(OUTPUT)/loader/cli/%.o: loader/cli/%.c | $(SKELS) $(OUTPUT)/loader/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iloader/cli -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Iloader/cli -Iloader/daemon -c $< -o $@
 
 $(OUTPUT)/loader/daemon/%.o: loader/daemon/%.c | $(SKELS) $(OUTPUT)/loader/daemon
 	$(call msg,CC,$@)
@@ -122,6 +126,10 @@ $(LIBSO): $(LIB_OBJS) $(LIB_MAP)
 		-o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf libsubflow.so.$(VERSION) $(OUTPUT)/libsubflow.so.$(SOVER)
 	$(Q)ln -sf libsubflow.so.$(SOVER) $(OUTPUT)/libsubflow.so
+
+$(OUTPUT)/systemd/%.service: loader/daemon/systemd/%.service.in
+	$(Q)mkdir -p $(OUTPUT)/systemd
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
 $(PC): loader/lib/libsubflow.pc.in | $(OUTPUT)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -179,20 +187,24 @@ bench: check-root deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/bench/run.sh
 
-install: $(CLI) $(LIBA) $(LIBSO) $(PC)
+install: $(CLI) $(LIBA) $(LIBSO) $(PC) $(SYSTEMD_UNITS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/subflow
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/sbin/subflowctl
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libsubflow.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsubflow.so.$(SOVER)
 	ln -sf libsubflow.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libsubflow.so
-	install -m 0644 include/subflow.h include/subflow_abi.h include/subflow_policy.h $(DESTDIR)$(PREFIX)/include/subflow/
+	install -m 0644 include/subflow.h include/subflow_abi.h include/subflow_policy.h \
+		include/subflow_oneshot.h $(DESTDIR)$(PREFIX)/include/subflow/
 	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0644 $(SYSTEMD_UNITS) $(DESTDIR)$(SYSTEMDDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/subflowctl $(DESTDIR)$(LIBDIR)/libsubflow.* \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/subflow
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(SYSTEMD_UNITS)))
 
 clean:
 	rm -rf $(OUTPUT)

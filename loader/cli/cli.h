@@ -49,6 +49,9 @@ int do_subflow(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_policy(int argc, char **argv);
+int do_daemon(int argc, char **argv);
+/* Show library messages of at least this importance (the daemon: info). */
+void cli_log_at_least(enum subflow_log_level level);
 int do_run(int argc, char **argv);
 
 /* cli_subflow.c: one subflow, printed as `subflow list` does, with the

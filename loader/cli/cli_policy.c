@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "cli.h"
+#include "daemon.h"
 #include "policy.h"
 
 static int do_help(int argc, char **argv)
@@ -227,6 +228,8 @@ static int do_load(int argc, char **argv)
 	if (!c)
 		return status;
 	err = subflow_policy_install(cgroup_id, c, &installed);
+	if (!err)
+		guard_notify_daemons();	/* path managers re-read the policies now */
 	if (!err && json_output) {
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "cgroup", argv[0]);
@@ -254,6 +257,7 @@ static int do_unload_policy(int argc, char **argv)
 	err = subflow_policy_unload(argv[0]);
 	if (err)
 		return fail_errno(err, "policy unload");
+	guard_notify_daemons();
 	if (json_output) {
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "cgroup", argv[0]);
@@ -730,6 +734,8 @@ static int do_rule(int argc, char **argv)
 		goto out;
 	}
 	status = err ? fail_errno(err, "policy rule") : 0;
+	if (!err)
+		guard_notify_daemons();
 	if (!err && json_output && json_installed(cgroup_path, cgroup_id))
 		status = fail("rule changed, but cannot read the policy back");
 out:

@@ -90,6 +90,12 @@ void json_flush(void)
 	fflush(stdout);
 }
 
+void cli_log_at_least(enum subflow_log_level level)
+{
+	if (level > log_level)
+		log_level = level;
+}
+
 static void print_error(const char *msg)
 {
 	if (json_output) {
@@ -205,14 +211,17 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
 		"\n"
-		"OBJECT := { cgroup | subflow | policy | run | status | unload }\n"
+		"OBJECT := { cgroup | subflow | policy | run | daemon | status | unload }\n"
 		"  cgroup  { attach CGROUP_PATH [policy FILE] | detach CGROUP_PATH | list | prune }\n"
 		"  subflow { list [token TOKEN] [--all-netns] | show token TOKEN id ID |\n"
-		"            monitor [count N] [--all-netns] }\n"
+		"            monitor [count N] [--all-netns] | open token TOKEN local ADDR\n"
+		"            remote ADDR port PORT [backup] | close token TOKEN id ID |\n"
+		"            set token TOKEN id ID backup on|off | getsockopt ... | setsockopt ... }\n"
 		"  policy  { check FILE | load CGROUP_PATH FILE | unload CGROUP_PATH |\n"
 		"            show [CGROUP_PATH] | rule CGROUP_PATH { set INDEX | insert INDEX |\n"
 		"            append | delete INDEX } [RULE WORDS...] }\n"
 		"  run     [--cgroup CGROUP] [--] PROGRAM [ARGS...]: TCP sockets become MPTCP\n"
+		"  daemon  the userspace path manager of the namespace (foreground)\n"
 		"  status  engine, programs, attachments, maps and kernel features\n"
 		"  unload  detach everywhere and remove every pinned object\n"
 		"\n"
@@ -268,6 +277,7 @@ static const struct cmd main_cmds[] = {
 	{ "run", do_run },
 	{ "status", do_status },
 	{ "unload", do_unload },
+	{ "daemon", do_daemon },
 	{ "version", do_version },
 	{ "help", do_help },
 	{ 0 },

@@ -1274,7 +1274,7 @@ static int on_addr_msg(const struct nlmsghdr *nlh, void *data)
 	err = parse_pm_addr(tb[MPTCP_PM_ATTR_ADDR], &addr);
 	if (err)
 		return err;
-	return ad->cb(&addr, ad->ctx);
+	return ad->cb ? ad->cb(&addr, ad->ctx) : 0;
 }
 
 int subflow_pm_dump_addrs(struct subflow_pm *pm, uint32_t token, subflow_pm_addr_cb cb, void *ctx)

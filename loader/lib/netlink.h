@@ -235,7 +235,7 @@ int subflow_pm_set_backup(struct subflow_pm *pm, uint32_t token,
 int subflow_pm_announce(struct subflow_pm *pm, uint32_t token, const struct subflow_pm_addr *addr);
 int subflow_pm_remove(struct subflow_pm *pm, uint32_t token, uint8_t id);
 /* The connection's local addresses as the userspace PM knows them (GET_ADDR
- * dump with the token); cb is called once per address. */
+ * dump with the token); cb (may be NULL) is called once per address. */
 typedef int (*subflow_pm_addr_cb)(const struct subflow_pm_addr *addr, void *ctx);
 int subflow_pm_dump_addrs(struct subflow_pm *pm, uint32_t token, subflow_pm_addr_cb cb, void *ctx);
 

@@ -398,8 +398,12 @@ static int local_id(struct subflow_pm *pm, uint32_t token, const struct subflow_
 		return 0;
 	}
 	for (size_t i = 0; i < nr; i++) {
-		/* The initial subflow's address is id 0 on this side. */
-		if ((sfs[i].flags & SUBFLOW_F_INITIAL) && endpoint_is(&sfs[i].local, local)) {
+		/* The initial subflow's address is id 0 on this side, while it
+		 * lives: once it is closing, the address gets a new id (an id 0
+		 * on a join could not be removed: REMOVE 0 finds the initial
+		 * subflow only). */
+		if ((sfs[i].flags & SUBFLOW_F_INITIAL) && sfs[i].tcp_state == 1 /* ESTABLISHED */ &&
+		    endpoint_is(&sfs[i].local, local)) {
 			*id = 0;
 			return 0;
 		}
@@ -538,7 +542,7 @@ static const struct subflow_info *new_subflow(const struct conn_view *now,
 }
 
 /* Reset a subflow in the kernel. */
-static int destroy(uint32_t token, const struct subflow_info *sf)
+int subflow_ops_destroy(uint32_t token, const struct subflow_info *sf)
 {
 	struct subflow_oneshot_params p = { .op = SUBFLOW_ONESHOT_DESTROY, .token = token,
 					    .id = sf->id };
@@ -613,7 +617,7 @@ static int open_subflow(int fd, uint32_t token, const struct sockaddr *local,
 			/* Undo the SYN: nothing must stay behind. */
 			if (!conn_view(fd, token, "subflow open", &after, NULL) &&
 			    (sf = new_subflow(&after, &before, &asked_l, &asked_r)))
-				destroy(token, sf);
+				subflow_ops_destroy(token, sf);
 			err = -ETIMEDOUT;
 			goto out;
 		}
@@ -731,7 +735,7 @@ static int close_subflow(int fd, uint32_t token, uint32_t id)
 		       id, token);
 		return -EBUSY;
 	}
-	err = destroy(token, sf);
+	err = subflow_ops_destroy(token, sf);
 	if (err == -ESRCH)
 		pr_err("subflow close: subflow %u of connection 0x%08x closed meanwhile\n", id, token);
 	else if (err)

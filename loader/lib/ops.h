@@ -46,6 +46,11 @@ int subflow_ops_start_open(struct subflow_pm *pm, uint32_t token, const struct s
  * address is not this host's), or err itself. */
 int subflow_ops_pm_error(struct subflow_pm *pm, int err, uint32_t token, const char *what);
 
+/* Reset the subflow described by sf (its tuple; its id for the iterator's
+ * fallback) in the kernel. -ESRCH when it is not there. */
+struct subflow_info;
+int subflow_ops_destroy(uint32_t token, const struct subflow_info *sf);
+
 /* By (token, id) in the calling thread's namespace: the public calls'
  * bodies, also used by the daemon. */
 int subflow_ops_close(uint32_t token, uint32_t id);
