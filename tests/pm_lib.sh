@@ -113,26 +113,194 @@ _netlink_subscribed() {
 }
 
 # ss_subflows NETNS PORT: the MPTCP subflows (TCP sockets with the mptcp ULP)
-# to or from PORT, one line each: "LOCAL REMOTE STATE ULPFLAGS", from `ss -tni`.
+# to or from PORT, one line each: "LOCAL REMOTE STATE ULPFLAGS", from `ss -tni`;
+# without the flag v (a DSS mapping in progress: it comes and goes with data).
 ss_subflows() {
 	in_ns "$1" ss -Htni state all "( sport = :$2 or dport = :$2 )" |
 		awk '/^[A-Z]/ && NF >= 5 { st = $1; l = $4; r = $5; next }
 		     /tcp-ulp-mptcp/ { f = "-"; for (i = 1; i <= NF; i++) if ($i ~ /^flags:/) f = substr($i, 7)
-				       print l, r, st, f }'
+				       gsub("v", "", f); print l, r, st, f }'
 }
 
-# nft_blackhole NETNS DEV: drop everything in and out of DEV in NETNS (the
-# link stays up); nft_heal NETNS undoes it. The table is removed with the
-# namespace.
+# nft_blackhole NETNS DEV [NETNS DEV]...: drop everything that arrives on
+# each DEV in its NETNS (the links stay up); nft_heal NETNS... undoes it.
+# Both ends of a path together: a blackhole of the path, what was queued
+# before dropped too. Only on ingress: a drop on the sender's own egress is
+# a local error to TCP ("local congestion": it retransmits every 500 ms,
+# without backoff), not a silent path. The tables go with the namespaces.
 nft_blackhole() {
-	in_ns "$1" nft -f - <<EOF || fail "nft blackhole on $1/$2"
+	while [ $# -ge 2 ]; do
+		in_ns "$1" nft -f - <<EOF || fail "nft blackhole on $1/$2"
 table netdev subflow_blackhole {
 	chain in { type filter hook ingress device "$2" priority -500; policy drop; }
-	chain out { type filter hook egress device "$2" priority -500; policy drop; }
 }
 EOF
+		shift 2
+	done
 }
 
 nft_heal() {
-	in_ns "$1" nft delete table netdev subflow_blackhole 2>/dev/null || true
+	local ns
+	for ns in "$@"; do
+		in_ns "$ns" nft delete table netdev subflow_blackhole 2>/dev/null || true
+	done
+}
+
+# ---- Failover measurements ---------------------------------------------------------
+
+# now_ns: CLOCK_REALTIME in ns (the clock of mptcp_stream's timeline and ifrate).
+now_ns() {
+	date +%s%N
+}
+
+# rate_bytes_per_ms RATE: a tc rate (20mbit, 100mbit) in bytes per millisecond.
+rate_bytes_per_ms() {
+	awk -v r="$1" 'BEGIN {
+		n = r + 0; u = substr(r, length(n "") + 1)
+		f = (u == "kbit") ? 1e3 : (u == "mbit") ? 1e6 : (u == "gbit") ? 1e9 : (u == "bit") ? 1 : 0
+		if (!f) exit 1
+		printf "%d\n", n * f / 8 / 1000 }'
+}
+
+# recovery_ms TIMELINE FAULT_NS RATE_BPMS: the failover time, in ms, seen by
+# the receiver of TIMELINE (mptcp_stream --timeline): from FAULT_NS to the end
+# of the first 20 ms window, wholly after the fault, in which it received at
+# least half of RATE_BPMS (bytes per ms: the backup path's rate) per ms. The
+# faults leave nothing queued on the dead path to arrive later (a link down
+# flushes its queues; nft_blackhole drops at both of the path's ends).
+# "none" when that never happened.
+recovery_ms() {
+	awk -v fault="$2" -v rate="$3" '
+		NR == 1 { start = $1; next }
+		{ b[NR - 2] = $1; last = NR - 2 }
+		END {
+			w = 20; f = int((fault - start) / 1e6) + 1; if (f < 0) f = 0
+			acc = 0
+			for (k = f; k <= last; k++) {
+				acc += b[k]
+				if (k - w >= f) acc -= b[k - w]
+				if (k - f + 1 >= w && acc >= 0.5 * rate * w) {
+					printf "%.1f\n", (start + (k + 1) * 1e6 - fault) / 1e6; exit
+				}
+			}
+			print "none" }' "$1"
+}
+
+# failback_ms IFRATE_FILE SINCE_NS COLUMN RATE_BPMS [WINDOW_MS]: milliseconds
+# from SINCE_NS until the counter in COLUMN of ifrate's samples (2: rx of the
+# first device, 3: its tx, ...) grew by half of RATE_BPMS per ms over a
+# WINDOW_MS (default 20) window; "none" if never.
+failback_ms() {
+	awk -v since="$2" -v col="$3" -v rate="$4" -v w="${5:-20}" '
+		{ t[NR] = $1; c[NR] = $col; n = NR }
+		END {
+			need = 0.5 * rate * w; j = 1
+			for (i = 1; i <= n; i++) {
+				if (t[i] < since) continue
+				while (j < i && t[j + 1] <= t[i] - w * 1e6) j++
+				if (t[j] < since || t[i] - t[j] < w * 1e6 * 0.9) continue
+				if (c[i] - c[j] >= need * (t[i] - t[j]) / (w * 1e6)) {
+					printf "%.1f\n", (t[i] - since) / 1e6; exit
+				}
+			}
+			print "none" }' "$1"
+}
+
+# ---- The daemon ---------------------------------------------------------------------
+
+# daemon_start NETNS: `subflowctl -j daemon` in NETNS, its decisions (JSON
+# lines) and messages in $LAB_TMP/daemon-NETNS.log; returns once it manages
+# the namespace. $DAEMON_PID; stopped at cleanup.
+daemon_start() {
+	local ns=$1 log=$LAB_TMP/daemon-$1.log
+	: > "$log"
+	SPAWN_OUT=$log spawn_in_ns "$ns" "$SUBFLOWCTL" -j --pin-dir "$SUBFLOW_PIN_DIR" daemon
+	DAEMON_PID=$SPAWNED_PID
+	wait_for 5 grep -q "managing MPTCP paths" "$log" ||
+		fail "the daemon did not start in $ns: $(cat "$log")"
+}
+
+# daemon_stop PID: SIGTERM, and wait (bounded) for it to exit.
+daemon_stop() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	_wait_pid_gone "$1" 5 || fail "daemon $1 did not exit on SIGTERM"
+	wait "$1" 2>/dev/null || true
+}
+
+# decisions NETNS [JQ_FILTER]: the daemon's decisions in NETNS (one JSON
+# object per line), filtered.
+decisions() {
+	jq -rcR "fromjson? | select(.event == \"decision\") | ${2:-.}" "$LAB_TMP/daemon-$1.log"
+}
+
+# sfmon_start NETNS FILE: `subflowctl -j subflow monitor` in NETNS into FILE
+# (killed at cleanup). Returns once its reader holds a slot of event_readers.
+sfmon_start() {
+	local ns=$1 file=$2
+	SPAWN_OUT=$file spawn_in_ns "$ns" "$SUBFLOWCTL" -j --pin-dir "$SUBFLOW_PIN_DIR" subflow monitor
+	SFMON_PID=$SPAWNED_PID
+	wait_for 3 _event_reader "$SFMON_PID" || fail "subflow monitor did not start: $(cat "$file")"
+}
+
+_event_reader() {
+	bpftool -j map dump pinned "$SUBFLOW_PIN_DIR/event_readers" |
+		jq -e --argjson pid "$1" 'any(.[]; .formatted.value.pid == $pid)' > /dev/null
+}
+
+# decision_count NETNS ACTION PATH: how many decisions of that kind.
+decision_count() {
+	decisions "$1" "select(.action == \"$2\" and (.path // \"\") == \"$3\")" | wc -l
+}
+
+# wait_decision SECONDS NETNS ACTION PATH [MIN_COUNT]: until the daemon has
+# made at least MIN_COUNT (default 1) decisions ACTION on PATH.
+wait_decision() {
+	local secs=$1 ns=$2 action=$3 path=$4 min=${5:-1}
+	wait_for "$secs" _decisions_at_least "$ns" "$action" "$path" "$min" ||
+		fail "no '$action $path' decision (x$min) within ${secs}s: $(decisions "$ns" | tail -5)"
+}
+
+_decisions_at_least() {
+	[ "$(decision_count "$1" "$2" "$3")" -ge "$4" ]
+}
+
+# count_is N CMD...: CMD prints N (for wait_for, which runs CMD again each
+# time: a "$(...)" argument would be evaluated once only).
+count_is() {
+	local want=$1
+	shift
+	[ "$("$@")" = "$want" ]
+}
+
+# prefer_lab POLICY_TEXT: the usual setup of the path-management tests: no
+# in-kernel endpoints on the client (the daemon decides), the engine attached
+# to the client's cgroup with that policy, the daemon running there.
+# $CG_C, $CG_S, $DAEMON_PID.
+prefer_lab() {
+	ip -n "$NS_C" mptcp endpoint flush
+	CG_C=$(cg_create client)
+	CG_S=$(cg_create server)
+	printf '%s\n' "$1" > "$LAB_TMP/client.policy"
+	ctl_in "$NS_C" cgroup attach "$CG_C" policy "$LAB_TMP/client.policy" >/dev/null ||
+		fail "cannot attach the client cgroup with its policy"
+	daemon_start "$NS_C"
+}
+
+# established_on NETNS PORT LOCAL_ADDR: established subflows from LOCAL_ADDR.
+established_on() {
+	ss_subflows "$1" "$2" | grep -c "^$3[:%].* ESTAB " || true
+}
+
+# lab_third_path: a third veth path c3/s3 (10.31.3.0/24, fd31:3::/64), the
+# server's path-1 prefix reachable through it like through c2.
+lab_third_path() {
+	export C3=c3 S3=s3 C3_V4=10.31.3.1 S3_V4=10.31.3.2 C3_V6=fd31:3::1 S3_V6=fd31:3::2
+	_lab_path "$C3" "$S3" "$C3_V4" "$S3_V4" "$C3_V6" "$S3_V6"
+	ip -n "$NS_C" route add "${S1_V4%.*}.0/24" via "$S3_V4" dev "$C3" metric 2048 ||
+		fail "ip route add via $C3"
+	wait_for 5 _lab_addrs_ready3 || fail "third path not usable after 5 s"
+}
+
+_lab_addrs_ready3() {
+	[ "$(ip -n "$NS_C" -o link show up | grep -c 'state UP')" -eq 3 ]
 }

@@ -27,7 +27,10 @@ A=$STREAM_TOKEN A_CLIENT=$STREAM_CLIENT_PID A_SERVER=$STREAM_SERVER_PID
 in_ns "$NS_C" sysctl -qw net.mptcp.path_manager=kernel
 stream_start "$LAB_TMP/b" "$CG_S" "$CG_C" "$S1_V4" $((PORT + 1)) upload 3 idle
 B=$STREAM_TOKEN
-wait_for 5 test "$(ss_subflows "$NS_C" $((PORT + 1)) | grep -c ' ESTAB ')" -eq 2 ||
+established() {
+	ss_subflows "$NS_C" "$1" | grep -c ' ESTAB ' || true
+}
+wait_for 5 count_is 2 established $((PORT + 1)) ||
 	fail "connection B has no second subflow: $(ss_subflows "$NS_C" $((PORT + 1)))"
 
 view() {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The presets, over wifi then lte (the policy's paths in file order):
+#   handover     wifi carries the traffic, lte is an established backup;
+#   interactive  both regular (the scheduler sends on the faster), a dead
+#                path set aside after 200 ms without answers;
+#   aggregate    both regular; a subflow whose path dies is closed and
+#                re-created when the path comes back.
+# Each on a new connection; every byte checked.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../pm_lib.sh"
+
+require_mptcp
+require_built
+require_cmd jq ss nsenter
+lab_init
+lab_setup
+prefer_lab "path wifi dev $C1
+path lte dev $C2
+mode handover"
+
+flags_of() {	# PORT ADDR: the ss flags of the subflow from ADDR
+	ss_subflows "$NS_C" "$1" | awk -v a="$2" 'index($1, a) == 1 && $3 == "ESTAB" { print $4 }'
+}
+is_backup() {
+	[[ $(flags_of "$1" "$2") == *b* ]]
+}
+is_regular() {
+	local f
+	f=$(flags_of "$1" "$2")
+	[ -n "$f" ] && [[ $f != *b* ]]
+}
+
+port=8180
+for mode in handover interactive aggregate; do
+	port=$((port + 1))
+	if [ "$mode" != handover ]; then
+		printf 'path wifi dev %s\npath lte dev %s\nmode %s\n' "$C1" "$C2" "$mode" > "$LAB_TMP/$mode.policy"
+		OUT=$(ctl_in "$NS_C" policy load "$CG_C" "$LAB_TMP/$mode.policy") || fail "policy load: $OUT"
+		sleep 0.5
+	fi
+	D=$LAB_TMP/$mode
+	stream_start "$D" "$CG_S" "$CG_C" "$S1_V4" "$port" upload 5
+	wait_for 5 count_is 1 established_on "$NS_C" "$port" "$C2_V4" ||
+		fail "$mode: no lte subflow: $(ss_subflows "$NS_C" "$port")"
+	is_regular "$port" "$C1_V4" || fail "$mode: wifi is not regular: $(ss_subflows "$NS_C" "$port")"
+	if [ "$mode" = handover ]; then
+		wait_for 3 is_backup "$port" "$C2_V4" || fail "handover: lte is not backup"
+	else
+		is_regular "$port" "$C2_V4" || fail "$mode: lte is not regular: $(ss_subflows "$NS_C" "$port")"
+	fi
+	if [ "$mode" = aggregate ]; then
+		closes=$(decision_count "$NS_C" close lte)
+		opens=$(decision_count "$NS_C" open lte)
+		ip -n "$NS_C" link set "$C2" down
+		wait_decision 3 "$NS_C" close lte $((closes + 1))
+		ip -n "$NS_C" link set "$C2" up
+		wait_decision 3 "$NS_C" open lte $((opens + 1))
+		wait_for 3 count_is 1 established_on "$NS_C" "$port" "$C2_V4" || fail "aggregate: lte not re-created"
+		wait_for 3 is_regular "$port" "$C2_V4" || fail "aggregate: lte not regular again"
+	fi
+	stream_finish "$D"
+done
+echo PASS
