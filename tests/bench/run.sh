@@ -43,6 +43,9 @@
 # congestion control rows h-k (tests/bench/cc.sh, its own BENCH_CC_* knobs).
 # p: where the sockops time goes, per callback (BENCH_PROFILE_SECS,
 # BENCH_PROFILE_ROUNDS, BENCH_PROFILE_BYTES "1 65536").
+# r and s: path management (tests/bench/pathmgr.sh: operations' latency,
+# failover and failback of the daemon vs the in-kernel PM vs mptcpd; knobs
+# BENCH_FAILOVER_RUNS, BENCH_FAULT_SECS, BENCH_PM_OPS_ROUNDS).
 set -euo pipefail
 
 # Each path is shaped (the default scheduler leaves an unshaped second path
@@ -76,7 +79,7 @@ TOOL_TIMEOUT=120			# seconds, for any one tool run
 LAUNCH_ROUNDS=${BENCH_LAUNCH_ROUNDS:-8}	# g: rounds of every variant
 LAUNCH_CALLS=${BENCH_LAUNCH_CALLS:-20000}
 LAUNCH_SECS=${BENCH_LAUNCH_SECS:-0.5}
-BENCH_ONLY=${BENCH_ONLY:-abcdefgp cc}
+BENCH_ONLY=${BENCH_ONLY:-abcdefgprs cc}
 
 BENCH_BIN=$LAB_BUILD/tests/bench
 CONNRATE=$BENCH_BIN/connrate
@@ -765,6 +768,9 @@ bench_profile() {
 	done
 }
 
+# r and s: path management (operations, failover): tests/bench/pathmgr.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/pathmgr.sh"
+
 # ---- Main ------------------------------------------------------------------------------
 
 require_mptcp
@@ -800,6 +806,8 @@ only f && bench_policy_load
 only g && bench_launcher
 only p && bench_profile
 [[ $BENCH_ONLY == *cc* ]] && bench_cc
+only r && bench_pm_ops
+only s && bench_failover
 
 if [ "$(ctl status | jq .loaded)" = true ]; then
 	NOTES+=("engine counters at the end: $(ctl status | jq -c .counters)")
