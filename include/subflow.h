@@ -308,7 +308,11 @@ SUBFLOW_API void subflow_sockopt_format_value(enum subflow_sockopt opt, const st
  * OPEN_SUB_TUPLE, CLOSE_SUB_ID, the backup priority and the TCP state of one
  * subflow (draft-hesmans-mptcp-socket), on the application's socket `fd` or
  * by (network namespace cookie, token) for tools; a cookie of 0 means the
- * caller's namespace. They need no loaded engine. Errors, besides those at
+ * caller's namespace. By token in another namespace, the operation runs
+ * there (in a short-lived thread; the caller's thread stays where it is):
+ * the engine must track the connection, which tells its namespace. By fd,
+ * the caller must be in the socket's namespace. They need no loaded engine
+ * otherwise. Errors, besides those at
  * the top of this file:
  *   -ESRCH            no such connection in that namespace, or no such subflow
  *   -EPROTONOSUPPORT  open, set_backup: the connection is not under the
@@ -319,7 +323,9 @@ SUBFLOW_API void subflow_sockopt_format_value(enum subflow_sockopt opt, const st
  *   -ETIMEDOUT        open: not established within the timeout
  *                     (subflow_set_open_timeout); nothing is left behind
  *   -EBUSY            close: it is the connection's only live subflow
- *   -EXDEV            the connection is in a namespace this process cannot enter
+ *   -EXDEV            by fd: the socket is in another namespace than the caller
+ *   -ENOENT           by token: the connection's namespace is not tracked, or
+ *                     no process or /run/netns name holds it any more
  */
 #define SUBFLOW_OPEN_BACKUP	(1U << 0)	/* open it with backup priority (MP_JOIN B bit) */
 

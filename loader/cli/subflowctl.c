@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <sched.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -248,28 +247,6 @@ static int do_version(int argc, char **argv)
 	return 0;
 }
 
-/* -n NETNS, as `ip -n`: switch only the network namespace, so the bpffs
- * pins stay visible (`ip netns exec` remounts /sys and hides them). */
-static int enter_netns(const char *name)
-{
-	char path[4096];
-	int fd;
-
-	if (strchr(name, '/'))
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return usage_error("-n %s: cannot open %s: %s", name, path, strerror(errno));
-	if (setns(fd, CLONE_NEWNET)) {
-		close(fd);
-		return fail("-n %s: cannot enter the network namespace: %s", name, strerror(errno));
-	}
-	close(fd);
-	return 0;
-}
-
 static const struct cmd main_cmds[] = {
 	{ "cgroup", do_cgroup },
 	{ "subflow", do_subflow },
@@ -282,6 +259,51 @@ static const struct cmd main_cmds[] = {
 	{ "help", do_help },
 	{ 0 },
 };
+
+/* -n NETNS, as `ip -n`: only the network namespace changes, so the bpffs
+ * pins stay visible (`ip netns exec` remounts /sys and hides them). The
+ * command runs in the library's namespace executor: a thread that entered
+ * NETNS. */
+struct command {
+	int argc;
+	char **argv;
+};
+
+static int run_command(void *arg)
+{
+	struct command *cmd = arg;
+	int status;
+
+	cli_object = "";
+	/* Containers remove cgroups without telling us: reap what they left
+	 * first, quietly, and only if no change holds the lock right now. */
+	lib_quiet = true;
+	subflow_cgroup_prune_if_free();
+	lib_quiet = false;
+	status = cmd_select(main_cmds, cmd->argc, cmd->argv, do_help);
+	json_flush();
+	return status;
+}
+
+static int run_in_netns(const char *name, struct command *cmd)
+{
+	char path[4096];
+	int fd, status;
+
+	fd = subflow_netns_open(name);
+	if (fd < 0) {
+		subflow_netns_path(name, path, sizeof(path));
+		if (fd == -ENOTNAM)
+			return usage_error("-n %s: %s is not a network namespace", name, path);
+		return usage_error("-n %s: cannot open %s: %s", name, path, strerror(-fd));
+	}
+	status = subflow_netns_run_fd(fd, run_command, cmd);
+	close(fd);
+	if (status < 0)
+		return fail("-n %s: cannot enter the network namespace: %s", name,
+			    strerror(-status));
+	return status;
+}
 
 /* What getopt refused, named as the user wrote it: an option missing its
  * argument, an ambiguous abbreviation, or an unknown option. */
@@ -323,6 +345,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	static char *version_argv[] = { "version", NULL };
+	struct command cmd;
 	const char *pin_dir = NULL, *netns = NULL;
 	bool debug = false, version = false;
 	int opt, status;
@@ -365,11 +388,6 @@ int main(int argc, char **argv)
 			return usage_error("--pin-dir: '%s' is not an absolute path", pin_dir);
 	}
 
-	if (netns) {
-		status = enter_netns(netns);
-		if (status)
-			return status;
-	}
 	if (version) {
 		argc = 1;
 		argv = version_argv;
@@ -384,13 +402,8 @@ int main(int argc, char **argv)
 		if (!json_wtr)
 			return fail("out of memory");
 	}
-	cli_object = "";
-	/* Containers remove cgroups without telling us: reap what they left
-	 * first, quietly, and only if no change holds the lock right now. */
-	lib_quiet = true;
-	subflow_cgroup_prune_if_free();
-	lib_quiet = false;
-	status = cmd_select(main_cmds, argc, argv, do_help);
-	json_flush();
-	return status;
+	cmd = (struct command){ .argc = argc, .argv = argv };
+	if (netns)
+		return run_in_netns(netns, &cmd);
+	return run_command(&cmd);
 }

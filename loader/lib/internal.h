@@ -286,6 +286,25 @@ int subflow_cgroup_ancestors(uint64_t id, uint64_t *ids, size_t max, size_t *cou
 /* Collect the ids of `path` and all its descendants (at most max). */
 int subflow_cgroup_subtree_ids(const char *path, uint64_t *ids, size_t max, size_t *count);
 
+/* ---- netns.c: the one network-namespace executor ---------------------------- */
+/* Run fn(arg) in a short-lived thread that entered the network namespace
+ * (setns); the caller's thread never changes namespace. Returns fn's value,
+ * or -errno if the namespace cannot be entered. ns_fd -1: our own. */
+#include <sys/types.h>
+int subflow_netns_run_fd(int ns_fd, int (*fn)(void *), void *arg);
+/* The namespace named NAME (/run/netns/NAME) or at a path (with a '/'):
+ * an fd, or -errno (-ENOTNAM: the file is not a network namespace); no
+ * message: subflow_netns_path() gives the path to name in one. */
+int subflow_netns_open(const char *name);
+void subflow_netns_path(const char *name, char *buf, size_t size);
+int subflow_netns_run_name(const char *name, int (*fn)(void *), void *arg);
+/* The namespace of process pid (-ENOENT once it has exited). */
+int subflow_netns_run_pid(pid_t pid, int (*fn)(void *), void *arg);
+/* The namespace with inode ino (as `ls -l /proc/PID/ns/net` shows it and
+ * the conns map records it), found under /run/netns or /proc; -ENOENT if no
+ * file names it any more. */
+int subflow_netns_run_ino(ino_t ino, int (*fn)(void *), void *arg);
+
 /* ---- snapshot.c --------------------------------------------------------- */
 /* Record the subflows that exist now in the network namespaces used by the
  * processes of `cgroup_path` (and the caller's). Returns how many were found. */

@@ -258,10 +258,12 @@ static int own_netns(struct subflow_launch *l)
 {
 	ssize_t n;
 
-	l->own_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	/* thread-self: under `subflowctl -n` this thread is in NETNS, the
+	 * main thread is not. */
+	l->own_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (l->own_netns_fd < 0)
 		return -errno;
-	n = readlink("/proc/self/ns/net", l->own_netns, sizeof(l->own_netns) - 1);
+	n = readlink("/proc/thread-self/ns/net", l->own_netns, sizeof(l->own_netns) - 1);
 	if (n < 0)
 		return -errno;
 	l->own_netns[n] = '\0';

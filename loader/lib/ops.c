@@ -127,6 +127,67 @@ static int require_netns(uint64_t netns_cookie, uint32_t token)
 	return -EXDEV;
 }
 
+/* A by-token operation, to be run in its connection's namespace. */
+enum by_token_op { OP_OPEN, OP_CLOSE, OP_BACKUP, OP_TCP_INFO };
+struct by_token {
+	enum by_token_op op;
+	uint32_t token, id;
+	const struct sockaddr *local, *remote;
+	unsigned int flags;
+	uint32_t *new_id;
+	bool backup;
+	struct subflow_tcp_info *info;
+};
+
+static int open_subflow(int fd, uint32_t token, const struct sockaddr *local,
+			const struct sockaddr *remote, unsigned int flags, uint32_t *id);
+static int close_subflow(int fd, uint32_t token, uint32_t id);
+static int set_backup_opening_pm(int fd, uint32_t token, uint32_t id, bool backup);
+static int tcp_info_of(int fd, uint32_t token, uint32_t id, struct subflow_tcp_info *info);
+
+static int run_by_token(void *arg)
+{
+	struct by_token *b = arg;
+
+	switch (b->op) {
+	case OP_OPEN:
+		return open_subflow(-1, b->token, b->local, b->remote, b->flags, b->new_id);
+	case OP_CLOSE:
+		return close_subflow(-1, b->token, b->id);
+	case OP_BACKUP:
+		return set_backup_opening_pm(-1, b->token, b->id, b->backup);
+	case OP_TCP_INFO:
+		return tcp_info_of(-1, b->token, b->id, b->info);
+	}
+	return -EINVAL;
+}
+
+/* Run b in the network namespace of connection (netns_cookie, b->token):
+ * right here when that is the caller's (or netns_cookie is 0), else through
+ * the namespace executor (netns.c), in the namespace the conns map records
+ * for the connection: netlink and the one-shot iterators act there. */
+static int in_conn_netns(uint64_t netns_cookie, struct by_token *b)
+{
+	struct subflow_conn_info conn;
+	uint64_t here;
+	int err;
+
+	if (!netns_cookie)
+		return run_by_token(b);
+	err = subflow_current_netns(&here);
+	if (err)
+		return err;
+	if (here == netns_cookie)
+		return run_by_token(b);
+	err = subflow_get_conn_info(netns_cookie, b->token, &conn);
+	if (err) {
+		pr_err("connection 0x%08x of network namespace cookie %llu is not tracked: "
+		       "its namespace is unknown\n", b->token, (unsigned long long)netns_cookie);
+		return err;
+	}
+	return subflow_netns_run_ino(conn.netns_ino, run_by_token, b);
+}
+
 static struct subflow_pm *open_pm(bool events)
 {
 	struct subflow_pm *pm = subflow_pm_open(events);
@@ -675,13 +736,12 @@ out:
 int subflow_open_by_token(uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
 			  const struct sockaddr *remote, unsigned int flags, uint32_t *id)
 {
-	int err = require_netns(netns_cookie, token);
+	struct by_token b = { .op = OP_OPEN, .token = token, .local = local, .remote = remote,
+			      .flags = flags, .new_id = id };
 
-	if (err)
-		return err;
 	if (flags & ~SUBFLOW_OPEN_BACKUP)
 		return -EINVAL;
-	return open_subflow(-1, token, local, remote, flags, id);
+	return in_conn_netns(netns_cookie, &b);
 }
 
 /* By fd: the application's own socket, in its own namespace. */
@@ -750,9 +810,9 @@ int subflow_ops_close(uint32_t token, uint32_t id)
 
 int subflow_close_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id)
 {
-	int err = require_netns(netns_cookie, token);
+	struct by_token b = { .op = OP_CLOSE, .token = token, .id = id };
 
-	return err ? err : close_subflow(-1, token, id);
+	return in_conn_netns(netns_cookie, &b);
 }
 
 int subflow_close(int fd, uint32_t id)
@@ -805,9 +865,9 @@ static int set_backup_opening_pm(int fd, uint32_t token, uint32_t id, bool backu
 
 int subflow_set_backup_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id, bool backup)
 {
-	int err = require_netns(netns_cookie, token);
+	struct by_token b = { .op = OP_BACKUP, .token = token, .id = id, .backup = backup };
 
-	return err ? err : set_backup_opening_pm(-1, token, id, backup);
+	return in_conn_netns(netns_cookie, &b);
 }
 
 int subflow_set_backup(int fd, uint32_t id, bool backup)
@@ -903,9 +963,9 @@ static int tcp_info_of(int fd, uint32_t token, uint32_t id, struct subflow_tcp_i
 int subflow_get_tcp_info_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
 				  struct subflow_tcp_info *info)
 {
-	int err = require_netns(netns_cookie, token);
+	struct by_token b = { .op = OP_TCP_INFO, .token = token, .id = id, .info = info };
 
-	return err ? err : tcp_info_of(-1, token, id, info);
+	return in_conn_netns(netns_cookie, &b);
 }
 
 int subflow_get_tcp_info(int fd, uint32_t id, struct subflow_tcp_info *info)

@@ -2,9 +2,9 @@
 /*
  * Attach-time snapshot: run the iter/tcp program once in every network
  * namespace that the attached cgroup's processes use. A BPF iterator walks
- * the namespace of the thread that creates it, so a short-lived thread of
- * ours enters each namespace in turn (setns affects only that thread; the
- * caller's own thread never changes namespace).
+ * the namespace of the thread that creates it: the namespace executor
+ * (netns.c) runs it in each, the caller's own thread never changes
+ * namespace.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +34,9 @@ static void netns_add(struct netns_set *set, pid_t pid)
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), pid ? "/proc/%d/ns/net" : "/proc/self/ns/net", pid);
+	/* thread-self: under `subflowctl -n`, this thread's namespace is not
+	 * the main thread's. */
+	snprintf(path, sizeof(path), pid ? "/proc/%d/ns/net" : "/proc/thread-self/ns/net", pid);
 	if (stat(path, &st))
 		return;	/* the process has exited */
 	for (size_t i = 0; i < set->count; i++)
@@ -67,17 +69,12 @@ static int add_procs_of(const char *path, const struct stat *st, int type, struc
 	return 0;
 }
 
-struct iter_job {
-	int link_fd;
-	const struct netns_set *set;
-	int err;
-};
-
-static int run_iter(int link_fd)
+static int run_iter(void *arg)
 {
+	int link_fd = *(int *)arg;
 	char buf[256];
-	int fd;
 	ssize_t n;
+	int fd;
 
 	fd = bpf_iter_create(link_fd);
 	if (fd < 0)
@@ -89,43 +86,30 @@ static int run_iter(int link_fd)
 	return n < 0 ? -errno : 0;
 }
 
-static void *iter_thread(void *arg)
+/* Run the iterator in every namespace of the set; the last error, if any. */
+static int iterate_all(const struct netns_set *set, int link_fd)
 {
-	struct iter_job *job = arg;
-	char path[64];
-	int nsfd, err;
+	int err, last = 0;
 
-	for (size_t i = 0; i < job->set->count; i++) {
-		if (job->set->pid[i]) {
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", job->set->pid[i]);
-			nsfd = open(path, O_RDONLY | O_CLOEXEC);
-			if (nsfd < 0)
-				continue;	/* exited since: its sockets went with it or are elsewhere */
-			err = setns(nsfd, CLONE_NEWNET);
-			close(nsfd);
-			if (err) {
-				job->err = -errno;
-				pr_warn("snapshot: cannot enter network namespace of pid %d: %s\n",
-					job->set->pid[i], strerror(errno));
-				continue;
-			}
-		}
-		err = run_iter(job->link_fd);
+	for (size_t i = 0; i < set->count; i++) {
+		err = set->pid[i] ? subflow_netns_run_pid(set->pid[i], run_iter, &link_fd)
+				  : subflow_netns_run_fd(-1, run_iter, &link_fd);
+		if (err == -ENOENT && set->pid[i])
+			continue;	/* exited since: its sockets went with it or are elsewhere */
 		if (err) {
-			job->err = err;
-			pr_warn("snapshot: iterator failed: %s\n", strerror(-err));
+			last = err;
+			pr_warn("snapshot: iterator in the network namespace of pid %d failed: %s\n",
+				set->pid[i] ? set->pid[i] : getpid(), strerror(-err));
 		}
 	}
-	return NULL;
+	return last;
 }
 
 int subflow_snapshot_cgroup(const char *cgroup_path)
 {
 	uint64_t before[SUBFLOW_STAT_MAX], after[SUBFLOW_STAT_MAX];
-	struct iter_job job = { .link_fd = -1 };
 	struct netns_set *set;
-	pthread_t thread;
-	int prog_fd = -1, err;
+	int prog_fd = -1, link_fd = -1, err;
 
 	set = calloc(1, sizeof(*set));
 	if (!set)
@@ -139,29 +123,23 @@ int subflow_snapshot_cgroup(const char *cgroup_path)
 		err = prog_fd;
 		goto out;
 	}
-	job.link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
-	if (job.link_fd < 0) {
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
+	if (link_fd < 0) {
 		err = -errno;
 		pr_warn("snapshot: cannot create the iterator link: %s\n", strerror(-err));
 		goto out;
 	}
-	job.set = set;
 	if (subflow_get_stats(before))
 		memset(before, 0, sizeof(before));
-	err = pthread_create(&thread, NULL, iter_thread, &job);
-	if (err) {
-		err = -err;
-		goto out;
-	}
-	pthread_join(thread, NULL);
+	err = iterate_all(set, link_fd);
 	if (subflow_get_stats(after))
 		memset(after, 0, sizeof(after));
-	err = job.err ? job.err :
-		(int)(after[SUBFLOW_STAT_SNAPSHOT_FOUND] - before[SUBFLOW_STAT_SNAPSHOT_FOUND]);
+	if (!err)
+		err = (int)(after[SUBFLOW_STAT_SNAPSHOT_FOUND] - before[SUBFLOW_STAT_SNAPSHOT_FOUND]);
 	pr_debug("snapshot of %s: %zu namespace(s), %d subflow(s)\n", cgroup_path, set->count, err);
 out:
-	if (job.link_fd >= 0)
-		close(job.link_fd);
+	if (link_fd >= 0)
+		close(link_fd);
 	if (prog_fd >= 0)
 		close(prog_fd);
 	free(set);

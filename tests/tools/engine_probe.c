@@ -8,12 +8,17 @@
  *   stats-id    "RC ID": the id of the stats map this process uses
  *   hold PATH   "RC": bpf_obj_get(PATH), kept open until exit (so that
  *               the object has another holder than its pin)
+ *   tcpinfo COOKIE TOKEN ID
+ *               "RC STATE": subflow_get_tcp_info_by_token() from this
+ *               process's namespace, whichever the connection's is
+ *   netns       "RC LINK": readlink of /proc/thread-self/ns/net
  *
  * The pin directory is $SUBFLOW_PIN_DIR, as for subflowctl.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "internal.h"
 
@@ -42,6 +47,21 @@ int main(void)
 			int fd = bpf_obj_get(line + 5);
 
 			printf("%d\n", fd < 0 ? -errno : 0);
+		} else if (!strcmp(line, "netns")) {
+			char link[64] = "";
+			ssize_t n = readlink("/proc/thread-self/ns/net", link, sizeof(link) - 1);
+
+			link[n > 0 ? n : 0] = '\0';
+			printf("%d %s\n", n < 0 ? -errno : 0, link);
+		} else if (!strncmp(line, "tcpinfo ", 8)) {
+			struct subflow_tcp_info ti = {};
+			unsigned long long cookie;
+			unsigned int token, id;
+			int rc = -EINVAL;
+
+			if (sscanf(line + 8, "%llu %u %u", &cookie, &token, &id) == 3)
+				rc = subflow_get_tcp_info_by_token(cookie, token, id, &ti);
+			printf("%d %u\n", rc, rc ? 0 : ti.state);
 		} else {
 			printf("%d\n", -EINVAL);
 		}
