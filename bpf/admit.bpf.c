@@ -53,6 +53,7 @@ static __always_inline struct tcp_sock *describe_socket(struct bpf_sock_addr *ct
 	desc->family = family;
 	desc->is_join = subflow_is_join(tp, sf, msk);
 	desc->bound_ifindex = bsk->bound_dev_if;
+	desc->netns_cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_net.net->net_cookie;
 	if (family == SUBFLOW_AF_INET) {
 		__u32 src = bsk->src_ip4;
 
@@ -92,25 +93,24 @@ static __always_inline void describe_destination(struct bpf_sock_addr *ctx,
 
 /* Decide a subflow whose path is known; return ADMIT or REFUSE. Only a
  * refusal is counted here: an admitted subflow is counted once, by the
- * options program at TCP_CONNECT_CB, on the rule that shapes it there. */
-static __always_inline int decide_on_path(int slot, const struct subflow_policy_meta *meta,
+ * sockops program at TCP_CONNECT_CB, on the rule that shapes it there. */
+static __always_inline int decide_on_path(struct subflow_policy_image *img,
 					  const struct subflow_desc *desc, __u32 path_mask)
 {
-	struct subflow_rule *rule;
+	const struct subflow_rule *rule;
 	int index;
 
-	index = policy_decide(slot, meta, desc, path_mask, DECIDE_FULL, NULL);
-	rule = policy_rule(slot, index);
+	index = policy_decide(img, desc, path_mask, DECIDE_FULL, NULL);
+	rule = policy_rule(img, index);
 	if (!rule_denies(rule))
 		return ADMIT;
-	count_rule_hit(slot, index);
-	count_denial(slot, rule, path_mask);
+	count_rule_hit(img, index);
+	count_denial(img, rule, path_mask);
 	return REFUSE;
 }
 
 struct path_choice {
-	int slot;
-	const struct subflow_policy_meta *meta;
+	struct subflow_policy_image *img;
 	const struct subflow_desc *desc;
 	int first_allowed;	/* first path with a bind address that is not denied */
 	int first_denied;
@@ -121,12 +121,14 @@ static long choose_path_one(__u32 index, void *data)
 {
 	struct path_choice *choice = data;
 	const struct subflow_desc *desc = choice->desc;
-	struct subflow_path *path;
-	__u32 key = choice->slot * SUBFLOW_POLICY_PATHS + index;
+	const struct subflow_path *path;
 	int rule;
 
-	rule = policy_decide(choice->slot, choice->meta, desc, 1U << index, DECIDE_FULL, NULL);
-	if (rule_denies(policy_rule(choice->slot, rule))) {
+	if (index >= SUBFLOW_POLICY_PATHS)
+		return 1;
+	rule = policy_decide(choice->img, desc, 1U << index, DECIDE_FULL, NULL);
+	barrier_var(index);	/* as in path_walk_one */
+	if (rule_denies(policy_rule(choice->img, rule))) {
 		if (choice->first_denied < 0) {
 			choice->first_denied = index;
 			choice->denying_rule = rule;
@@ -135,23 +137,22 @@ static long choose_path_one(__u32 index, void *data)
 	}
 	if (choice->first_allowed >= 0)
 		return 0;
-	path = bpf_map_lookup_elem(&policy_paths, &key);
-	if (!path)
-		return 0;
+	path = &choice->img->paths[index & (SUBFLOW_POLICY_PATHS - 1)];
 	if ((desc->family == SUBFLOW_AF_INET && path->nr_bind4) ||
 	    (desc->family == SUBFLOW_AF_INET6 && path->nr_bind6))
 		choice->first_allowed = index;
 	return 0;
 }
 
-static __always_inline int bind_to_path(struct bpf_sock_addr *ctx, int slot, int path_index,
+static __always_inline int bind_to_path(struct bpf_sock_addr *ctx,
+					const struct subflow_policy_image *img, int path_index,
 					int family)
 {
-	__u32 key = slot * SUBFLOW_POLICY_PATHS + path_index;
-	struct subflow_path *path = bpf_map_lookup_elem(&policy_paths, &key);
+	const struct subflow_path *path;
 
-	if (!path)
+	if (path_index < 0 || path_index >= SUBFLOW_POLICY_PATHS)
 		return -1;
+	path = &img->paths[path_index & (SUBFLOW_POLICY_PATHS - 1)];
 	if (family == SUBFLOW_AF_INET) {
 		struct sockaddr_in sin = { .sin_family = SUBFLOW_AF_INET };
 
@@ -186,99 +187,118 @@ static __always_inline int bind_to_unnamed(struct bpf_sock_addr *ctx,
 }
 
 /* An initial subflow the application did not bind: keep it off denied paths. */
-static __always_inline int admit_unbound_initial(struct bpf_sock_addr *ctx, int slot,
-						 const struct subflow_policy_meta *meta,
+static __always_inline int admit_unbound_initial(struct bpf_sock_addr *ctx,
+						 struct subflow_policy_image *img,
 						 struct subflow_desc *desc, int family)
 {
 	struct path_choice choice = {
-		.slot = slot, .meta = meta, .desc = desc,
+		.img = img, .desc = desc,
 		.first_allowed = -1, .first_denied = -1, .denying_rule = NO_RULE,
 	};
-	struct subflow_rule *rule;
-	__u32 nr = meta->nr_paths;
+	const struct subflow_rule *rule;
+	__u32 nr = img->meta.nr_paths;
 
 	if (nr > SUBFLOW_POLICY_PATHS)
 		nr = SUBFLOW_POLICY_PATHS;
 	bpf_loop(nr, choose_path_one, &choice, 0);
 
 	if (choice.first_denied < 0)	/* no path denied: routing may choose */
-		return decide_on_path(slot, meta, desc, 0);
+		return decide_on_path(img, desc, 0);
 	if (choice.first_allowed >= 0) {
 		/* Fail closed: if the bind fails, the subflow could leave by a
 		 * denied path. */
-		if (bind_to_path(ctx, slot, choice.first_allowed, family))
+		if (bind_to_path(ctx, img, choice.first_allowed, family))
 			return REFUSE;
-		return decide_on_path(slot, meta, desc, 1U << choice.first_allowed);
+		return decide_on_path(img, desc, 1U << choice.first_allowed);
 	}
 	/* Every named path is denied for this destination. A subflow on no
 	 * path may still be allowed: then it leaves from an address no path
 	 * names, bound so that routing cannot put it on a denied path. */
-	if (!rule_denies(policy_rule(slot, policy_decide(slot, meta, desc, 0, DECIDE_FULL, NULL))) &&
-	    !bind_to_unnamed(ctx, meta, family))
-		return decide_on_path(slot, meta, desc, 0);
-	count_rule_hit(slot, choice.denying_rule);
-	rule = policy_rule(slot, choice.denying_rule);
+	if (!rule_denies(policy_rule(img, policy_decide(img, desc, 0, DECIDE_FULL, NULL))) &&
+	    !bind_to_unnamed(ctx, &img->meta, family))
+		return decide_on_path(img, desc, 0);
+	count_rule_hit(img, choice.denying_rule);
+	rule = policy_rule(img, choice.denying_rule);
 	if (rule)
-		count_denial(slot, rule, 1U << choice.first_denied);
+		count_denial(img, rule, 1U << choice.first_denied);
 	return REFUSE;
+}
+
+/* The policy this subflow is admitted under: the one an earlier hook (bind)
+ * noted for it, else the one in force, which is then noted, so that the
+ * sockops program shapes it under the same one. NULL: no policy. */
+static __always_inline struct subflow_policy_image *admission_policy(struct bpf_sock_addr *ctx,
+								     struct tcp_sock *tp,
+								     struct subflow_desc *desc)
+{
+	struct subflow_policy_image *img;
+	__u64 cookie, generation;
+
+	if (!policies_exist())
+		return NULL;
+	cookie = bpf_get_socket_cookie(ctx);
+	generation = noted_generation(cookie);
+	if (!generation) {
+		generation = policy_generation_of_sock(tp);
+		if (!generation)
+			return NULL;
+		note_generation(cookie, generation, 0);
+	}
+	img = policy_image(generation);
+	if (img)
+		desc_set_device(desc, desc->bound_ifindex, img);
+	return img;
 }
 
 static __always_inline int admit_connect(struct bpf_sock_addr *ctx, int family)
 {
-	struct subflow_policy_meta *meta;
+	struct subflow_policy_image *img;
 	struct subflow_desc desc = {};
 	struct tcp_sock *tp;
-	int slot;
 
 	tp = describe_socket(ctx, &desc, family);
 	if (!tp)
 		return ADMIT;
-	slot = policy_slot_of_sock(tp);
-	if (slot < 0)
-		return ADMIT;
-	meta = policy_meta_of(slot);
+	img = admission_policy(ctx, tp, &desc);
 	/* A policy without deny rules refuses nothing: skip the evaluation
-	 * (the options program counts and shapes the subflow). */
-	if (!meta || !(meta->flags & SUBFLOW_POLICY_F_HAS_DENY))
+	 * (the sockops program counts and shapes the subflow). */
+	if (!img || !(img->meta.flags & SUBFLOW_POLICY_F_HAS_DENY))
 		return ADMIT;
 	describe_destination(ctx, &desc, family);
 	if (!desc.is_join && !desc.local_known && !desc.bound_ifindex)
-		return admit_unbound_initial(ctx, slot, meta, &desc, family);
-	return decide_on_path(slot, meta, &desc, path_mask_of(slot, meta, &desc));
+		return admit_unbound_initial(ctx, img, &desc, family);
+	return decide_on_path(img, &desc, path_mask_of(img, &desc));
 }
 
 static __always_inline int admit_bind(struct bpf_sock_addr *ctx, int family)
 {
-	struct subflow_policy_meta *meta;
+	struct subflow_policy_image *img;
+	const struct subflow_rule *rule;
 	struct subflow_desc desc = {};
-	struct subflow_rule *rule;
 	struct tcp_sock *tp;
 	bool undecided;
 	__u32 path_mask;
-	int slot, index;
+	int index;
 
 	tp = describe_socket(ctx, &desc, family);
 	/* The application's own bind() of an initial subflow is judged at
 	 * connect time, where it gets the documented EPERM. */
 	if (!tp || !desc.is_join)
 		return ADMIT;
-	slot = policy_slot_of_sock(tp);
-	if (slot < 0)
-		return ADMIT;
-	meta = policy_meta_of(slot);
-	if (!meta || !(meta->flags & SUBFLOW_POLICY_F_HAS_DENY))
+	img = admission_policy(ctx, tp, &desc);
+	if (!img || !(img->meta.flags & SUBFLOW_POLICY_F_HAS_DENY))
 		return ADMIT;
 	/* The address being bound is the subflow's local side. */
 	describe_destination(ctx, &desc, family);
 	__builtin_memcpy(desc.local, desc.remote, 16);
 	desc.local_known = 1;
-	path_mask = path_mask_of(slot, meta, &desc);
-	index = policy_decide(slot, meta, &desc, path_mask, DECIDE_NO_DESTINATION, &undecided);
-	rule = policy_rule(slot, index);
+	path_mask = path_mask_of(img, &desc);
+	index = policy_decide(img, &desc, path_mask, DECIDE_NO_DESTINATION, &undecided);
+	rule = policy_rule(img, index);
 	if (undecided || !rule_denies(rule))
 		return ADMIT;	/* connect decides, and counts */
-	count_rule_hit(slot, index);
-	count_denial(slot, rule, path_mask);
+	count_rule_hit(img, index);
+	count_denial(img, rule, path_mask);
 	return REFUSE;
 }
 

@@ -108,38 +108,48 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
-/* ---- Policies (layouts and slot scheme: include/subflow_abi.h) ---------- */
-struct {
+/* ---- Policies (layouts and the swap: include/subflow_abi.h) ------------- */
+
+/* The shape of every inner map of `policies`; the loader makes one per load
+ * (with this object's BTF, so that bpftool prints its fields). */
+struct subflow_policy_slot {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_RULES);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct subflow_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_rules SEC(".maps");
+	__type(value, struct subflow_policy_image);
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_PATHS);
-	__type(key, __u32);
-	__type(value, struct subflow_path);
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, SUBFLOW_MAX_POLICIES);
+	__type(key, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_paths SEC(".maps");
+	__array(values, struct subflow_policy_slot);
+} policies SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
-	__type(key, __u32);
-	__type(value, struct subflow_policy_meta);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_meta SEC(".maps");
+/* Not a map, and never loaded (libbpf skips the NOBITS section): it makes
+ * the compiler describe the image in full in the object's BTF, which the
+ * loader gives the inner maps it creates, so that bpftool prints their
+ * fields. Through the inner map's definition alone it would be a forward
+ * declaration. */
+struct subflow_policy_image subflow_btf_policy_image SEC(".bss.btf_types");
 
-/* Canonical source of each slot's policy; a hash so that unused slots cost
- * no memory. Read by `policy show` and by one-rule edits. */
+/* The loader's book of the images in `policies`, by generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
+	__uint(max_entries, SUBFLOW_MAX_POLICIES);
+	__type(key, __u64);
+	__type(value, struct subflow_policy_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_index SEC(".maps");
+
+/* Canonical source of each policy, by generation; read by `policy show`
+ * and by one-rule edits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SUBFLOW_MAX_POLICIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
+	__type(key, __u64);
 	__type(value, struct subflow_policy_text);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } policy_text SEC(".maps");
@@ -151,30 +161,6 @@ struct {
 	__type(value, struct subflow_cgroup_policy);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgroup_policy SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_RULES);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} rule_hits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS * SUBFLOW_POLICY_PATHS);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} path_denials SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SUBFLOW_POLICY_SLOTS);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} policy_no_match SEC(".maps");
 
 static __always_inline void counter_inc(void *map, __u32 index)
 {

@@ -22,10 +22,9 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("fmod_ret/update_socket_protocol")
 int BPF_PROG(subflow_mptcpify, int family, int type, int protocol)
 {
-	struct subflow_policy_meta *meta;
+	struct subflow_policy_image *img;
 	struct task_struct *task;
 	struct cgroup *cgrp;
-	int slot;
 
 	if (family != SUBFLOW_AF_INET && family != SUBFLOW_AF_INET6)
 		return protocol;
@@ -37,11 +36,9 @@ int BPF_PROG(subflow_mptcpify, int family, int type, int protocol)
 	cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);	/* __rcu: probe read */
 	if (!cgrp)
 		return protocol;
-	slot = policy_slot_of_cgroup(bpf_rdonly_cast(cgrp, bpf_core_type_id_kernel(struct cgroup)));
-	if (slot < 0)
-		return protocol;
-	meta = policy_meta_of(slot);
-	if (meta && meta->mptcpify == SUBFLOW_MPTCPIFY_ON)
+	img = policy_image(policy_generation_of_cgroup(bpf_rdonly_cast(cgrp,
+					bpf_core_type_id_kernel(struct cgroup))));
+	if (img && img->meta.mptcpify == SUBFLOW_MPTCPIFY_ON)
 		return PROTO_MPTCP;
 	return protocol;
 }

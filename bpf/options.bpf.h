@@ -65,13 +65,17 @@ static __always_inline void apply_rule(struct bpf_sock_ops *skops, const struct 
 }
 
 /* Describe the subflow for rule matching from what was read of it. */
-static __always_inline void describe_subflow(const struct subflow_info *info, __u32 bound_ifindex,
+static __always_inline void describe_subflow(const struct subflow_read *rd, __u32 bound_ifindex,
+					     const struct subflow_policy_image *img,
 					     struct subflow_desc *desc)
 {
+	const struct subflow_info *info = &rd->info;
+
 	desc->family = info->local.family;
 	desc->is_join = !!(info->flags & SUBFLOW_F_JOIN);
 	desc->local_known = 1;
-	desc->bound_ifindex = bound_ifindex;
+	desc->netns_cookie = rd->ckey.netns_cookie;
+	desc_set_device(desc, bound_ifindex, img);
 	/* The destination port of the connection: the peer's when this host
 	 * connected, our own when it accepted. */
 	desc->dport = info->flags & SUBFLOW_F_SERVER ? info->local.port : info->remote.port;
@@ -79,40 +83,46 @@ static __always_inline void describe_subflow(const struct subflow_info *info, __
 	__builtin_memcpy(desc->remote, info->remote.addr, 16);
 }
 
-/* Shape a new subflow by its cgroup's policy (when `apply`; else only find
- * the rule) and note the rule and the generation in `info`. */
-static __always_inline void shape_subflow(struct bpf_sock_ops *skops, struct tcp_sock *tp,
-					  struct subflow_info *info, bool apply)
+/* Shape a new subflow by policy `generation` (when `apply`; else only find
+ * the rule) and note the rule and the generation in rd->info. A generation
+ * whose image is gone (evicted from a full `policies`) shapes nothing: the
+ * subflow never gets options from a policy it was not admitted under. A
+ * global function: the verifier checks the policy evaluation once, not at
+ * each of its callers. Returns 0. */
+__noinline int shape_subflow(struct bpf_sock_ops *skops, struct subflow_read *rd, __u64 generation,
+			     int apply)
 {
-	struct subflow_policy_meta *meta;
+	struct subflow_policy_image *img;
 	struct subflow_desc desc = {};
-	struct subflow_rule *rule;
-	struct bpf_sock *bsk = skops->sk;
-	int slot, index;
+	const struct subflow_rule *rule;
+	struct bpf_sock *bsk;
+	int index;
 
+	if (!skops || !rd || !generation)
+		return 0;
+	bsk = skops->sk;
 	if (!bsk)
-		return;
-	slot = policy_slot_of_sock(tp);
-	if (slot < 0)
-		return;
-	meta = policy_meta_of(slot);
-	if (!meta)
-		return;
-	describe_subflow(info, bsk->bound_dev_if, &desc);
-	index = policy_decide(slot, meta, &desc, path_mask_of(slot, meta, &desc), DECIDE_FULL,
-			      NULL);
-	rule = policy_rule(slot, index);
-	info->policy_generation = meta->generation;
-	info->policy_rule = rule ? index + 1 : 0;
+		return 0;
+	img = policy_image(generation);
+	if (!img) {
+		stat_inc(SUBFLOW_STAT_POLICY_GONE);
+		return 0;
+	}
+	describe_subflow(rd, bsk->bound_dev_if, img, &desc);
+	index = policy_decide(img, &desc, path_mask_of(img, &desc), DECIDE_FULL, NULL);
+	rule = policy_rule(img, index);
+	rd->info.policy_generation = generation;
+	rd->info.policy_rule = rule ? index + 1 : 0;
 	if (!apply)
-		return;
+		return 0;
 	/* Every subflow that gets here was admitted: this is where its path is
 	 * known for sure, so this is where it counts (refusals count in
 	 * admit.bpf.c). A denied subflow gets no options: the parser refuses
 	 * deny with options, and an accepted subflow cannot be refused here. */
-	count_rule_hit(slot, index);
+	count_rule_hit(img, index);
 	if (rule && !rule_denies(rule))
 		apply_rule(skops, rule, desc.family);
+	return 0;
 }
 
 #endif /* SUBFLOW_OPTIONS_BPF_H */

@@ -37,21 +37,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define RETRY_CB_FLAGS (BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | \
 			BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)
 
-static __always_inline bool policies_exist(void)
-{
-	__u32 zero = 0;
-	struct subflow_policy_count *ps = bpf_map_lookup_elem(&policy_count, &zero);
-
-	return ps && ps->nr_policies;
-}
-
-static __always_inline struct subflow_pending *pending_slot(__u64 cookie)
-{
-	__u32 index = cookie & (SUBFLOW_PENDING_SLOTS - 1);
-
-	return bpf_map_lookup_elem(&pending_notes, &index);
-}
-
 /* What TCP_CONNECT_CB decided, back into the record (and the slot freed). */
 static __always_inline void take_pending_note(struct bpf_sock_ops *skops, struct subflow_info *info)
 {
@@ -71,32 +56,26 @@ static __always_inline void set_cb_flags(struct bpf_sock_ops *skops, int wanted)
 		bpf_sock_ops_cb_flags_set(skops, wanted);
 }
 
-/* A subflow that starts connecting. */
+/* A subflow that starts connecting: shaped under the policy it was
+ * admitted under (cgroup connect noted it), else the one in force. */
 static __always_inline void connecting(struct bpf_sock_ops *skops, struct tcp_sock *tp,
 				       struct subflow_read *rd)
 {
-	bool readers = events_wanted(), shaped = false;
-	struct subflow_pending *note;
-	__u64 cookie;
+	bool readers = events_wanted(), policies = policies_exist();
+	__u64 cookie = 0, generation = 0;
 
-	if (!readers && !policies_exist())
+	if (!readers && !policies)
 		return;	/* nothing to decide, nobody to tell */
 	if (read_subflow(tp, rd))
 		return;
-	if (policies_exist()) {
-		shape_subflow(skops, tp, &rd->info, true);
-		shaped = rd->info.policy_generation;
-	}
-	if (shaped) {
+	if (policies) {
 		cookie = bpf_get_socket_cookie(skops);
-		note = pending_slot(cookie);
-		if (note) {
-			if (note->sock_cookie && note->sock_cookie != cookie)
-				stat_inc(SUBFLOW_STAT_PENDING_NOTE_LOST);
-			note->sock_cookie = cookie;
-			note->policy_generation = rd->info.policy_generation;
-			note->policy_rule = rd->info.policy_rule;
-		}
+		generation = noted_generation(cookie);
+		if (!generation)
+			generation = policy_generation_of_sock(tp);
+		shape_subflow(skops, rd, generation, 1);
+		if (generation)
+			note_generation(cookie, generation, rd->info.policy_rule);
 	}
 	if (readers) {
 		rd->info.created_ns = bpf_ktime_get_boot_ns();
@@ -122,7 +101,7 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_s
 		rd->info.tcp_state = TCP_ESTABLISHED_STATE;
 		rd->info.flags |= SUBFLOW_F_ESTABLISHED;
 		if (policies_exist())
-			shape_subflow(skops, tp, &rd->info, true);
+			shape_subflow(skops, rd, policy_generation_of_sock(tp), 1);
 		event = SUBFLOW_EVENT_UP;
 	} else if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
 		if (policies_exist())
@@ -131,7 +110,7 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_s
 		/* A retry: options were applied when it appeared; find the
 		 * rule again for the record. */
 		if (rd->info.flags & SUBFLOW_F_SERVER)
-			shape_subflow(skops, tp, &rd->info, false);
+			shape_subflow(skops, rd, policy_generation_of_sock(tp), 0);
 		else
 			take_pending_note(skops, &rd->info);
 	}

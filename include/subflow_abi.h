@@ -17,8 +17,10 @@
 #endif
 
 /* 2: one record per connection with its subflows inline (conns), the rest
- *    in subflow_overflow; per-reader event rings. */
-#define SUBFLOW_ABI_VERSION 2
+ *    in subflow_overflow; per-reader event rings.
+ * 3: a policy is one inner map of `policies` (a new one per load), keyed
+ *    by its generation; no more slots. */
+#define SUBFLOW_ABI_VERSION 3
 
 /* Address families, as in <sys/socket.h>; repeated so BPF code needs no libc. */
 #define SUBFLOW_AF_INET  2
@@ -131,27 +133,32 @@ struct subflow_overflow {
 	struct subflow_info info;
 };
 
-/* What the sockops program decided for a client subflow when it started
- * connecting (the policy rule and generation that shaped it), kept until its
- * handshake completes and it is recorded: "pending_notes", an array indexed
- * by the low bits of the socket's cookie. A collision (another subflow
- * connecting at the same moment with the same low bits) loses the note:
- * the record then names no rule (counted: pending_note_lost). */
+/* What was decided for a subflow this side connects, until it is recorded:
+ * "pending_notes", an array indexed by the low bits of the socket's cookie.
+ * Admission (cgroup bind/connect) notes the policy generation it decided
+ * under; the sockops program shapes the subflow under that generation at
+ * TCP_CONNECT_CB and adds the rule; the record takes both when the
+ * handshake completes. A collision (another subflow connecting at the same
+ * moment with the same low bits) loses the note: the subflow is then shaped
+ * under the policy in force, and its record may name no rule (counted:
+ * pending_note_lost). */
 #define SUBFLOW_PENDING_SLOTS 4096
 
 struct subflow_pending {
 	__u64 sock_cookie;	/* 0: empty */
 	__u64 policy_generation;
-	__u32 policy_rule;
+	__u32 policy_rule;	/* 1 + rule index; 0: none (yet) */
 	__u32 pad;
 };
 
 /* "policy_count", one entry, written by the loader under the pin
- * directory's lock: how many cgroups have a policy. With none, new subflows
- * skip the cgroup walk. */
+ * directory's lock: how many cgroups have a policy (with none, new subflows
+ * skip the cgroup walk), and the last generation given out (generations
+ * only grow, even when every policy was removed). */
 struct subflow_policy_count {
 	__u32 nr_policies;
 	__u32 pad;
+	__u64 last_generation;
 };
 
 /* ---- Events -------------------------------------------------------------------
@@ -230,20 +237,35 @@ enum subflow_stat {
 	SUBFLOW_STAT_SNAPSHOT_NO_CLOSE_CB, /* found by the snapshot, not recorded: no state callback */
 	SUBFLOW_STAT_RECORD_DEFERRED,	/* recorded at a later callback: its connection was closing */
 	SUBFLOW_STAT_PENDING_NOTE_LOST,	/* a connecting subflow's policy note was overwritten */
+	SUBFLOW_STAT_POLICY_GONE,	/* shaped by no policy: its admission's image was evicted */
 	SUBFLOW_STAT_MAX,
 };
 
 /* ---- Policies --------------------------------------------------------------
  *
- * A policy is compiled by the loader into one *slot*: its rules occupy
- * policy_rules[slot * SUBFLOW_POLICY_RULES ...], its paths
- * policy_paths[slot * SUBFLOW_POLICY_PATHS ...], its header policy_meta[slot].
- * A cgroup uses the slot named by cgroup_policy[cgroup id]. A new policy is
- * written into a free slot and then swapped in with one update of
- * cgroup_policy: programs see the old policy or the new one, never a mix.
+ * A policy is compiled by the loader into one struct subflow_policy_image:
+ * its header, rules, paths and counters. Every load makes a new inner map
+ * holding one image (key 0), stores it in `policies` under the policy's
+ * generation (machine-wide, increasing), and then swaps it in with one update
+ * of cgroup_policy[cgroup id] = generation. An image is never written again
+ * once in `policies` (BPF only adds to its counters), so a program sees one
+ * policy whole, old or new, never a mix: atomic by construction.
+ *
  * A socket follows the policy of its nearest cgroup ancestor that has one.
+ * A subflow keeps the generation it was admitted under (cgroup
+ * connect/bind notes it in pending_notes) and is shaped under that one at
+ * TCP_CONNECT_CB, even if a new policy came in between. Retired images stay
+ * in `policies` for SUBFLOW_POLICY_RETAIN_NS so that such a subflow still
+ * finds its own; one that does not (evicted because `policies` was full) gets
+ * no options, and is counted (policy_gone).
+ *
+ * Devices (`dev` selectors) are resolved when the policy is loaded, in the
+ * loader's network namespace (meta.netns_cookie): to their ifindexes and to
+ * their addresses. Ifindexes are compared only for sockets of that
+ * namespace; elsewhere a dev path matches by those addresses.
  */
-#define SUBFLOW_POLICY_SLOTS		64	/* two per cgroup while a swap is in flight */
+#define SUBFLOW_MAX_POLICIES		64	/* images in `policies`, retired ones included */
+#define SUBFLOW_POLICY_RETAIN_NS	(1000ULL * 1000 * 1000)
 #define SUBFLOW_POLICY_RULES		64	/* rules per policy */
 #define SUBFLOW_POLICY_PATHS		32	/* paths per policy */
 #define SUBFLOW_PATH_PREFIXES		16	/* local prefixes that put a subflow on a path */
@@ -259,7 +281,7 @@ struct subflow_prefix {
 	__u8  pad[2];
 };
 
-/* policy_rules value. Matches are ANDed; a zero `match` matches anything. */
+/* A rule. Matches are ANDed; a zero `match` matches anything. */
 #define SUBFLOW_MATCH_PATH	(1U << 0)	/* the subflow's local side is on `path` */
 #define SUBFLOW_MATCH_DST	(1U << 1)	/* the peer's address is in `dst` */
 #define SUBFLOW_MATCH_DPORT	(1U << 2)	/* destination port in [dport_lo, dport_hi] */
@@ -304,8 +326,8 @@ struct subflow_rule {
 	char  cc[16];		/* TCP_CONGESTION */
 };
 
-/* policy_paths value: what puts a subflow's local side on the path, and the
- * host's addresses on it (resolved by the loader, dev selectors through
+/* A path: what puts a subflow's local side on the path, and the host's
+ * addresses on it (resolved by the loader, dev selectors through
  * rtnetlink, in the network namespace the policy was loaded from). */
 struct subflow_path {
 	char  name[32];
@@ -319,7 +341,7 @@ struct subflow_path {
 	__u8  bind6[SUBFLOW_PATH_BIND_ADDRS][16];	/* IPv6 */
 };
 
-/* policy_meta value. */
+/* The image's header. */
 #define SUBFLOW_MPTCPIFY_UNSET	0
 #define SUBFLOW_MPTCPIFY_ON	1
 #define SUBFLOW_MPTCPIFY_OFF	2
@@ -335,6 +357,7 @@ struct subflow_policy_meta {
 	__u64 generation;	/* increases with every load, machine-wide */
 	__u64 loaded_ns;	/* CLOCK_BOOTTIME */
 	__u64 cgroup_id;	/* the cgroup it was loaded for */
+	__u64 netns_cookie;	/* the namespace its devices were resolved in */
 	/* Host addresses on no path: where an initial subflow goes when every
 	 * named path is denied for its destination but subflows on no path
 	 * are not (a policy that names only the path it restricts). */
@@ -344,28 +367,44 @@ struct subflow_policy_meta {
 	__u8  unnamed6[SUBFLOW_PATH_BIND_ADDRS][16];
 };
 
-/* cgroup_policy value (key: cgroup id, __u64). */
-struct subflow_cgroup_policy {
-	__u32 slot;
-	__u32 pad;
-	__u64 generation;
+/* Value of the inner maps of `policies` (an array of one, key 0). The
+ * counters are BPF's to add to (atomically); the rest is written once,
+ * before the image is published. */
+struct subflow_policy_image {
+	struct subflow_policy_meta meta;
+	struct subflow_rule rules[SUBFLOW_POLICY_RULES];
+	struct subflow_path paths[SUBFLOW_POLICY_PATHS];
+	__u64 rule_hits[SUBFLOW_POLICY_RULES];		/* subflows each rule decided */
+	__u64 path_denials[SUBFLOW_POLICY_PATHS];	/* subflows refused on each path */
+	__u64 no_match;					/* subflows that matched no rule */
 };
 
-/* policy_text value: the canonical text of the policy in that slot. */
+/* cgroup_policy value (key: cgroup id, __u64). */
+struct subflow_cgroup_policy {
+	__u64 generation;	/* the key of its image in `policies` */
+};
+
+/* policy_index value (key: generation, __u64): the loader's book of the
+ * images in `policies`, to retire them. */
+struct subflow_policy_entry {
+	__u64 cgroup_id;
+	__u64 loaded_ns;	/* CLOCK_BOOTTIME */
+	__u64 retired_ns;	/* 0 while in force */
+};
+
+/* policy_text value (key: generation): the canonical text of that policy. */
 struct subflow_policy_text {
 	char text[SUBFLOW_POLICY_TEXT_BYTES];
 };
 
-/* Counters (per-CPU arrays, summed by readers):
- *   rule_hits[slot * SUBFLOW_POLICY_RULES + rule]: subflows that rule decided
- *   path_denials[slot * SUBFLOW_POLICY_PATHS + path]: subflows refused on that path
- *   policy_no_match[slot]: subflows that matched no rule */
-
 _Static_assert(sizeof(struct subflow_prefix) == 20, "subflow_prefix ABI");
 _Static_assert(sizeof(struct subflow_rule) == 96, "subflow_rule ABI");
 _Static_assert(sizeof(struct subflow_path) == 480, "subflow_path ABI");
-_Static_assert(sizeof(struct subflow_policy_meta) == 128, "subflow_policy_meta ABI");
-_Static_assert(sizeof(struct subflow_cgroup_policy) == 16, "subflow_cgroup_policy ABI");
+_Static_assert(sizeof(struct subflow_policy_meta) == 136, "subflow_policy_meta ABI");
+_Static_assert(sizeof(struct subflow_cgroup_policy) == 8, "subflow_cgroup_policy ABI");
+_Static_assert(sizeof(struct subflow_policy_entry) == 24, "subflow_policy_entry ABI");
+_Static_assert(sizeof(struct subflow_policy_image) ==
+	       136 + 64 * 96 + 32 * 480 + 64 * 8 + 32 * 8 + 8, "subflow_policy_image ABI");
 
 /* ---- The engine record ------------------------------------------------------
  *
@@ -410,6 +449,6 @@ _Static_assert(sizeof(struct subflow_event_reader) == 16, "subflow_event_reader 
 _Static_assert(sizeof(struct subflow_event_active) == 8, "subflow_event_active ABI");
 _Static_assert(sizeof(struct subflow_event) == 128, "subflow_event ABI");
 _Static_assert(sizeof(struct subflow_pending) == 24, "subflow_pending ABI");
-_Static_assert(sizeof(struct subflow_policy_count) == 8, "subflow_policy_count ABI");
+_Static_assert(sizeof(struct subflow_policy_count) == 16, "subflow_policy_count ABI");
 
 #endif /* SUBFLOW_ABI_H */

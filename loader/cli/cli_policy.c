@@ -197,7 +197,6 @@ static int json_installed(const char *cgroup_path, uint64_t cgroup_id)
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "cgroup", cgroup_path);
 		jsonw_uint_field(json_wtr, "cgroup_id", cgroup_id);
-		jsonw_uint_field(json_wtr, "slot", st->slot);
 		jsonw_uint_field(json_wtr, "generation", st->meta.generation);
 		jsonw_uint_field(json_wtr, "paths", st->meta.nr_paths);
 		jsonw_uint_field(json_wtr, "rules", st->meta.nr_rules);
@@ -234,7 +233,6 @@ static int do_load(int argc, char **argv)
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "cgroup", argv[0]);
 		jsonw_uint_field(json_wtr, "cgroup_id", cgroup_id);
-		jsonw_uint_field(json_wtr, "slot", installed.slot);
 		jsonw_uint_field(json_wtr, "generation", installed.generation);
 		jsonw_uint_field(json_wtr, "paths", c->meta.nr_paths);
 		jsonw_uint_field(json_wtr, "rules", c->meta.nr_rules);
@@ -380,7 +378,6 @@ static void show_json(const char *cgroup, struct subflow_policy_state *st,
 	jsonw_start_object(json_wtr);
 	jsonw_string_field(json_wtr, "cgroup", cgroup);
 	jsonw_uint_field(json_wtr, "cgroup_id", st->cgroup_id);
-	jsonw_uint_field(json_wtr, "slot", st->slot);
 	jsonw_uint_field(json_wtr, "generation", st->meta.generation);
 	jsonw_uint_field(json_wtr, "loaded_ns", st->meta.loaded_ns);
 	jsonw_string_field(json_wtr, "mptcpify", mptcpify_name(st->meta.mptcpify));
@@ -475,8 +472,8 @@ static void show_text(const char *cgroup, struct subflow_policy_state *st,
 	unsigned int i, j, n;
 
 	loaded_str(st->meta.loaded_ns, when, sizeof(when));
-	printf("cgroup %s  id %" PRIu64 "  generation %" PRIu64 "  slot %u  loaded %s\n",
-	       cgroup, st->cgroup_id, (uint64_t)st->meta.generation, st->slot, when);
+	printf("cgroup %s  id %" PRIu64 "  generation %" PRIu64 "  loaded %s\n",
+	       cgroup, st->cgroup_id, (uint64_t)st->meta.generation, when);
 	if (st->meta.mptcpify != SUBFLOW_MPTCPIFY_UNSET)
 		printf("  mptcpify %s\n", mptcpify_name(st->meta.mptcpify));
 	for (i = 0; i < st->meta.nr_paths && i < SUBFLOW_POLICY_PATHS; i++) {

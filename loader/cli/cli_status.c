@@ -317,10 +317,12 @@ int do_status(int argc, char **argv)
 {
 	struct subflow_feature features[MAX_FEATURES];
 	size_t nr_features;
-	static const char *const stat_names[SUBFLOW_STAT_MAX] = {
+	static const char *const stat_names[] = {
 		"subflows_added", "subflows_removed", "map_full", "events_lost", "snapshot_found",
-		"snapshot_no_close_cb", "record_deferred", "pending_note_lost",
+		"snapshot_no_close_cb", "record_deferred", "pending_note_lost", "policy_gone",
 	};
+	_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == SUBFLOW_STAT_MAX,
+		       "a name for every SUBFLOW_STAT_*");
 	struct prog_row *progs = NULL;
 	size_t nr_progs = 0;
 	struct map_row maps[MAP__COUNT];

@@ -14,8 +14,9 @@
 #define SUBFLOW_POLICY_MAX_WARNINGS	32
 #define SUBFLOW_POLICY_WARNING_BYTES	256
 
-/* A policy as its slot will hold it. meta.generation, loaded_ns and
- * cgroup_id are filled in at install; unused rules and paths are zero. */
+/* A policy as its image will hold it. meta.generation, loaded_ns,
+ * cgroup_id and netns_cookie are filled in at install; unused rules and
+ * paths are zero. */
 struct subflow_compiled_policy {
 	struct subflow_policy_meta meta;
 	struct subflow_rule rules[SUBFLOW_POLICY_RULES];
@@ -50,7 +51,7 @@ int subflow_policy_compile_text(const char *text, size_t len, const char *name,
 
 /* ---- policy_store.c ------------------------------------------------------ */
 
-/* Write `c` into a free slot and swap it in for cgroup_id with one update of
+/* Write `c` into a new image and swap it in for cgroup_id with one update of
  * cgroup_policy; *installed (may be NULL) receives that update's value. The
  * cgroup must be attached. Takes the pin directory lock; the _locked variant
  * is for a caller that holds it. */
@@ -62,7 +63,7 @@ int subflow_policy_require_attached(uint64_t cgroup_id);
 int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compiled_policy *c,
 				  struct subflow_cgroup_policy *installed);
 
-/* Forget cgroup_id's policy (its slot becomes free). -ENOENT if it has none.
+/* Forget cgroup_id's policy (its image goes too). -ENOENT if it has none.
  * engine.c's detach holds the lock already: it calls the _locked variant. */
 int subflow_policy_remove(uint64_t cgroup_id);
 int subflow_policy_remove_locked(uint64_t cgroup_id);
@@ -70,7 +71,6 @@ int subflow_policy_remove_locked(uint64_t cgroup_id);
 /* One cgroup's policy as the maps hold it now, counters summed over CPUs. */
 struct subflow_policy_state {
 	uint64_t cgroup_id;
-	uint32_t slot;
 	struct subflow_policy_meta meta;
 	struct subflow_rule rules[SUBFLOW_POLICY_RULES];
 	struct subflow_path paths[SUBFLOW_POLICY_PATHS];
@@ -81,7 +81,7 @@ struct subflow_policy_state {
 };
 
 /* -ENOENT when the engine is not loaded or the cgroup has no policy. The
- * read is consistent: retried when a load swapped the slot meanwhile. */
+ * read is consistent: retried when a load swapped the policy meanwhile. */
 int subflow_policy_read(uint64_t cgroup_id, struct subflow_policy_state *out);
 
 /* The ids of the cgroups that have a policy, ascending; *count is the total,

@@ -3,12 +3,21 @@
  * Policies in the pinned maps: install (the atomic swap), remove, read back,
  * and the public API on top (load a file or text, unload, one-rule edits).
  *
- * A new policy is written into a slot that no cgroup references, then one
- * update of cgroup_policy[cgroup id] swaps it in: a BPF program looks the
- * cgroup's slot up once per decision, so it sees the old policy or the new
- * one, never a mix. Until that update nothing visible has changed, so every
- * failure before it leaves the old policy in force. Changes run under the pin
- * directory's lock; reads take no lock and retry when a swap raced them.
+ * Every load makes a new inner map holding the whole compiled policy (one
+ * struct subflow_policy_image), puts it in `policies` under a new
+ * generation, then swaps it in with one update of cgroup_policy[cgroup id].
+ * Nothing rewrites an image once it is in `policies`, so a BPF program that
+ * looked one up evaluates that policy whole: the old one or the new one,
+ * never a mix, by construction (and an update of a map-in-map returns only
+ * after every program that could still hold the old inner map finished).
+ * Until the swap nothing visible has changed, so every failure before it
+ * leaves the old policy in force.
+ *
+ * A retired image stays SUBFLOW_POLICY_RETAIN_NS in `policies`, so that a
+ * subflow admitted under it just before the swap is shaped under it too; it
+ * goes at a later change (or sooner, oldest first, when `policies` is
+ * full). policy_index keeps the book. Changes run under the pin directory's
+ * lock; reads take no lock and retry when a swap raced them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "policy.h"
@@ -27,19 +37,15 @@
 #define READ_ATTEMPTS 8
 
 struct policy_maps {
-	int rules, paths, meta, text, cgroup_policy, rule_hits, path_denials, no_match;
+	int policies, index, text, cgroup_policy, count;
 };
 
 static int open_policy_maps(struct policy_maps *m)
 {
 	static const enum subflow_map_id ids[] = {
-		MAP_POLICY_RULES, MAP_POLICY_PATHS, MAP_POLICY_META, MAP_POLICY_TEXT,
-		MAP_CGROUP_POLICY, MAP_RULE_HITS, MAP_PATH_DENIALS, MAP_POLICY_NO_MATCH,
+		MAP_POLICIES, MAP_POLICY_INDEX, MAP_POLICY_TEXT, MAP_CGROUP_POLICY, MAP_POLICY_COUNT,
 	};
-	int *fds[] = {
-		&m->rules, &m->paths, &m->meta, &m->text,
-		&m->cgroup_policy, &m->rule_hits, &m->path_denials, &m->no_match,
-	};
+	int *fds[] = { &m->policies, &m->index, &m->text, &m->cgroup_policy, &m->count };
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		*fds[i] = subflow_map_fd(ids[i]);
@@ -79,79 +85,6 @@ static int require_attached(uint64_t cgroup_id, struct policy_maps *maps)
 	return err;
 }
 
-/* ---- per-CPU counters ---------------------------------------------------- */
-
-static int possible_cpus(void)
-{
-	int n = libbpf_num_possible_cpus();
-
-	return n > 0 ? n : -EINVAL;
-}
-
-static int zero_percpu(int fd, uint32_t first, uint32_t count)
-{
-	int ncpus = possible_cpus(), err = 0;
-	uint64_t *zeros;
-
-	if (ncpus < 0)
-		return ncpus;
-	zeros = calloc(ncpus, sizeof(*zeros));
-	if (!zeros)
-		return -ENOMEM;
-	for (uint32_t key = first; key < first + count && !err; key++)
-		if (bpf_map_update_elem(fd, &key, zeros, BPF_ANY))
-			err = -errno;
-	free(zeros);
-	return err;
-}
-
-static int sum_percpu(int fd, uint32_t first, uint32_t count, uint64_t *sums)
-{
-	int ncpus = possible_cpus(), err = 0;
-	uint64_t *values;
-
-	if (ncpus < 0)
-		return ncpus;
-	values = calloc(ncpus, sizeof(*values));
-	if (!values)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < count; i++) {
-		uint32_t key = first + i;
-
-		sums[i] = 0;
-		if (bpf_map_lookup_elem(fd, &key, values)) {
-			err = -errno;
-			break;
-		}
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			sums[i] += values[cpu];
-	}
-	free(values);
-	return err;
-}
-
-/* policy_count.nr_policies: how many cgroups have a policy, so that new
- * subflows skip the cgroup walk while there is none. Rewritten after every
- * change, under the lock. */
-static int update_policy_count(const struct policy_maps *m)
-{
-	struct subflow_policy_count ps = {};
-	uint64_t key, next, *prev = NULL;
-	int fd = subflow_map_fd(MAP_POLICY_COUNT);
-	__u32 zero = 0;
-
-	if (fd < 0)
-		return fd;
-	while (!bpf_map_get_next_key(m->cgroup_policy, prev, &next)) {
-		key = next;
-		prev = &key;
-		ps.nr_policies++;
-	}
-	return bpf_map_update_elem(fd, &zero, &ps, BPF_ANY) ? -errno : 0;
-}
-
-/* ---- slots --------------------------------------------------------------- */
-
 static uint64_t boottime_ns(void)
 {
 	struct timespec ts;
@@ -160,158 +93,265 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Which slots cgroup_policy references. */
-static int referenced_slots(const struct policy_maps *m, bool referenced[SUBFLOW_POLICY_SLOTS])
+/* ---- the images ------------------------------------------------------------ */
+
+/* The type ids, in the BTF the engine's objects loaded with (that of
+ * `policies`), that describe an image and its key: an inner map created
+ * with them prints its fields in bpftool. Looked up once per BTF. */
+struct image_btf {
+	__u32 btf_id;
+	__u32 key_type_id, value_type_id;
+};
+
+static int image_btf_of(int policies_fd, struct image_btf *out)
 {
-	struct subflow_cgroup_policy value;
-	uint64_t key, next;
-	uint64_t *prev = NULL;
+	static __thread struct image_btf cached;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct btf *btf;
+	int id;
 
-	memset(referenced, 0, SUBFLOW_POLICY_SLOTS * sizeof(bool));
-	while (!bpf_map_get_next_key(m->cgroup_policy, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!bpf_map_lookup_elem(m->cgroup_policy, &key, &value) &&
-		    value.slot < SUBFLOW_POLICY_SLOTS)
-			referenced[value.slot] = true;
+	memset(out, 0, sizeof(*out));
+	if (bpf_obj_get_info_by_fd(policies_fd, &info, &len))
+		return -errno;
+	if (!info.btf_id)
+		return -ENOENT;
+	if (cached.btf_id == info.btf_id) {
+		*out = cached;
+		return 0;
 	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
-/* A free slot: never used if any, else the unreferenced one retired longest
- * ago, so that the slot a swap just retired (which a BPF program may still be
- * reading) is the last to be rewritten. */
-static int pick_slot(const struct policy_maps *m, uint32_t *slot, uint64_t *max_generation,
-		     struct subflow_policy_meta *old_meta)
-{
-	struct subflow_policy_meta metas[SUBFLOW_POLICY_SLOTS];
-	bool referenced[SUBFLOW_POLICY_SLOTS];
-	int best = -1, err;
-
-	err = referenced_slots(m, referenced);
-	if (err)
-		return err;
-	*max_generation = 0;
-	for (uint32_t s = 0; s < SUBFLOW_POLICY_SLOTS; s++) {
-		if (bpf_map_lookup_elem(m->meta, &s, &metas[s]))
-			return -errno;
-		if (metas[s].generation > *max_generation)
-			*max_generation = metas[s].generation;
-	}
-	for (int s = 0; s < SUBFLOW_POLICY_SLOTS; s++) {
-		if (referenced[s])
-			continue;
-		if (!metas[s].generation) {
-			best = s;
-			break;
-		}
-		if (best < 0 || metas[s].generation < metas[best].generation)
-			best = s;
-	}
-	if (best < 0) {
-		pr_err("no free policy slot: %d cgroups have a policy already\n",
-		       SUBFLOW_POLICY_SLOTS);
-		return -ENOSPC;
-	}
-	*slot = best;
-	*old_meta = metas[best];
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "subflow_policy_image", BTF_KIND_STRUCT);
+	out->value_type_id = id > 0 ? id : 0;
+	id = btf__find_by_name_kind(btf, "__u32", BTF_KIND_TYPEDEF);
+	out->key_type_id = id > 0 ? id : 0;
+	btf__free(btf);
+	if (!out->value_type_id || !out->key_type_id)
+		return -ENOENT;
+	out->btf_id = info.btf_id;
+	cached = *out;
 	return 0;
 }
 
-static int write_slot(const struct policy_maps *m, uint32_t slot,
-		      const struct subflow_compiled_policy *c)
+/* A new inner map holding `img`, with BTF when the engine's is found (the
+ * kernel checks only type and sizes against `policies`' inner map). */
+static int create_image_map(const struct policy_maps *m, const struct subflow_policy_image *img)
 {
-	struct subflow_policy_text *text;
-	uint32_t key, i;
-	int err = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	struct image_btf ib;
+	int fd, btf_fd = -1, err = 0;
+	__u32 zero = 0;
 
-	for (i = 0; i < SUBFLOW_POLICY_RULES && !err; i++) {
-		key = slot * SUBFLOW_POLICY_RULES + i;
-		if (bpf_map_update_elem(m->rules, &key, &c->rules[i], BPF_ANY))
-			err = -errno;
+	if (!image_btf_of(m->policies, &ib)) {
+		btf_fd = bpf_btf_get_fd_by_id(ib.btf_id);
+		if (btf_fd >= 0) {
+			opts.btf_fd = btf_fd;
+			opts.btf_key_type_id = ib.key_type_id;
+			opts.btf_value_type_id = ib.value_type_id;
+		}
 	}
-	for (i = 0; i < SUBFLOW_POLICY_PATHS && !err; i++) {
-		key = slot * SUBFLOW_POLICY_PATHS + i;
-		if (bpf_map_update_elem(m->paths, &key, &c->paths[i], BPF_ANY))
-			err = -errno;
-	}
-	if (!err)
-		err = zero_percpu(m->rule_hits, slot * SUBFLOW_POLICY_RULES, SUBFLOW_POLICY_RULES);
-	if (!err)
-		err = zero_percpu(m->path_denials, slot * SUBFLOW_POLICY_PATHS, SUBFLOW_POLICY_PATHS);
-	if (!err)
-		err = zero_percpu(m->no_match, slot, 1);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "subflow_policy", sizeof(__u32), sizeof(*img), 1,
+			    &opts);
+	if (fd < 0)
+		err = -errno;
+	if (btf_fd >= 0)
+		close(btf_fd);
 	if (err)
 		return err;
-
-	text = calloc(1, sizeof(*text));
-	if (!text)
-		return -ENOMEM;
-	snprintf(text->text, sizeof(text->text), "%s", c->text);
-	if (bpf_map_update_elem(m->text, &slot, text, BPF_ANY))
+	if (bpf_map_update_elem(fd, &zero, img, BPF_ANY)) {
 		err = -errno;
-	free(text);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Read the image of `generation` into *img. -ENOENT: no such image. */
+static int read_image(const struct policy_maps *m, uint64_t generation,
+		      struct subflow_policy_image *img)
+{
+	__u32 inner_id, zero = 0;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(m->policies, &generation, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, img))
+		err = -errno;
+	close(fd);
 	return err;
+}
+
+/* Remove the image of `generation`, its text and its entry. */
+static void drop_image(const struct policy_maps *m, uint64_t generation)
+{
+	bpf_map_delete_elem(m->policies, &generation);	/* waits for running programs */
+	bpf_map_delete_elem(m->text, &generation);
+	bpf_map_delete_elem(m->index, &generation);
+}
+
+/* Drop retired images: those retired SUBFLOW_POLICY_RETAIN_NS ago, and, when
+ * `room` more are needed in a full `policies`, the oldest retired ones.
+ * -ENOSPC when there is still no room. */
+static int collect_retired(const struct policy_maps *m, unsigned int room)
+{
+	uint64_t key, next, *prev = NULL, now = boottime_ns(), doomed[SUBFLOW_MAX_POLICIES];
+	struct subflow_policy_entry e, retired[SUBFLOW_MAX_POLICIES];
+	uint64_t retired_gen[SUBFLOW_MAX_POLICIES];
+	unsigned int n = 0, nr_doomed = 0, nr_retired = 0;
+
+	while (!bpf_map_get_next_key(m->index, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+		if (bpf_map_lookup_elem(m->index, &key, &e) || !e.retired_ns)
+			continue;
+		if (now - e.retired_ns >= SUBFLOW_POLICY_RETAIN_NS) {
+			if (nr_doomed < SUBFLOW_MAX_POLICIES)
+				doomed[nr_doomed++] = key;
+		} else if (nr_retired < SUBFLOW_MAX_POLICIES) {
+			retired[nr_retired] = e;
+			retired_gen[nr_retired++] = key;
+		}
+	}
+	for (unsigned int i = 0; i < nr_doomed; i++)
+		drop_image(m, doomed[i]);
+	n -= nr_doomed;
+	/* Still full: the oldest retired ones, in the order they retired. */
+	while (n + room > SUBFLOW_MAX_POLICIES && nr_retired) {
+		unsigned int oldest = 0;
+
+		for (unsigned int i = 1; i < nr_retired; i++)
+			if (retired[i].retired_ns < retired[oldest].retired_ns)
+				oldest = i;
+		pr_debug("evicting policy generation %" PRIu64 ", retired %" PRIu64 " ms ago\n",
+			 retired_gen[oldest], (uint64_t)((now - retired[oldest].retired_ns) / 1000000));
+		drop_image(m, retired_gen[oldest]);
+		retired[oldest] = retired[nr_retired - 1];
+		retired_gen[oldest] = retired_gen[--nr_retired];
+		n--;
+	}
+	if (n + room > SUBFLOW_MAX_POLICIES) {
+		pr_err("no room for a new policy: %d policies are in force already\n",
+		       SUBFLOW_MAX_POLICIES);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* policy_count: how many cgroups have a policy (so that new subflows skip
+ * the cgroup walk while there is none), and the last generation given. */
+static int write_policy_count(const struct policy_maps *m, uint64_t last_generation)
+{
+	struct subflow_policy_count pc = { .last_generation = last_generation };
+	uint64_t key, next, *prev = NULL;
+	__u32 zero = 0;
+
+	while (!bpf_map_get_next_key(m->cgroup_policy, prev, &next)) {
+		key = next;
+		prev = &key;
+		pc.nr_policies++;
+	}
+	return bpf_map_update_elem(m->count, &zero, &pc, BPF_ANY) ? -errno : 0;
+}
+
+static uint64_t last_generation(const struct policy_maps *m)
+{
+	struct subflow_policy_count pc = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(m->count, &zero, &pc);
+	return pc.last_generation;
 }
 
 int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compiled_policy *c,
 				  struct subflow_cgroup_policy *installed)
 {
 	struct subflow_cgroup_policy old = {}, new = {};
-	struct subflow_policy_meta meta, old_meta;
+	struct subflow_policy_entry entry = {};
+	struct subflow_policy_image *img = NULL;
+	struct subflow_policy_text *text = NULL;
 	struct policy_maps m;
-	uint64_t max_generation;
+	uint64_t generation, netns_cookie = 0, now;
 	bool had_old;
-	uint32_t slot;
-	int err;
+	int inner_fd = -1, err;
 
 	err = require_attached(cgroup_id, &m);
 	if (err)
 		return err;
 	if (c->meta.nr_rules > SUBFLOW_POLICY_RULES || c->meta.nr_paths > SUBFLOW_POLICY_PATHS)
 		return -EINVAL;
-	err = pick_slot(&m, &slot, &max_generation, &old_meta);
+	err = collect_retired(&m, 1);
 	if (err)
 		return err;
-	had_old = !bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &old);
-
-	err = write_slot(&m, slot, c);
-	if (err) {
-		pr_err("cannot write policy slot %u: %s\n", slot, strerror(-err));
-		goto undo_text;
+	img = calloc(1, sizeof(*img));
+	text = calloc(1, sizeof(*text));
+	if (!img || !text) {
+		err = -ENOMEM;
+		goto out;
 	}
-	meta = c->meta;
-	meta.generation = max_generation + 1;
-	meta.loaded_ns = boottime_ns();
-	meta.cgroup_id = cgroup_id;
-	if (bpf_map_update_elem(m.meta, &slot, &meta, BPF_ANY)) {
+	had_old = !bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &old);
+	generation = last_generation(&m) + 1;
+	if (had_old && old.generation >= generation)
+		generation = old.generation + 1;
+	subflow_current_netns(&netns_cookie);	/* where the devices were resolved */
+	now = boottime_ns();
+
+	img->meta = c->meta;
+	img->meta.generation = generation;
+	img->meta.loaded_ns = now;
+	img->meta.cgroup_id = cgroup_id;
+	img->meta.netns_cookie = netns_cookie;
+	memcpy(img->rules, c->rules, sizeof(img->rules));
+	memcpy(img->paths, c->paths, sizeof(img->paths));
+	snprintf(text->text, sizeof(text->text), "%s", c->text);
+	entry.cgroup_id = cgroup_id;
+	entry.loaded_ns = now;
+
+	inner_fd = create_image_map(&m, img);
+	if (inner_fd < 0) {
+		err = inner_fd;
+		pr_err("cannot create the policy's map: %s\n", strerror(-err));
+		goto out;
+	}
+	if (bpf_map_update_elem(m.text, &generation, text, BPF_NOEXIST) ||
+	    bpf_map_update_elem(m.index, &generation, &entry, BPF_NOEXIST) ||
+	    bpf_map_update_elem(m.policies, &generation, &inner_fd, BPF_NOEXIST)) {
 		err = -errno;
-		pr_err("cannot write policy slot %u: %s\n", slot, strerror(-err));
-		goto undo_text;
+		pr_err("cannot store policy generation %" PRIu64 ": %s\n", generation, strerror(-err));
+		drop_image(&m, generation);
+		goto out;
 	}
 
 	/* The swap: from this update on, the programs use the new policy. */
-	new.slot = slot;
-	new.generation = meta.generation;
+	new.generation = generation;
 	if (bpf_map_update_elem(m.cgroup_policy, &cgroup_id, &new, BPF_ANY)) {
 		err = -errno;
 		pr_err("cannot switch the cgroup to its new policy: %s\n", strerror(-err));
-		bpf_map_update_elem(m.meta, &slot, &old_meta, BPF_ANY);
-		goto undo_text;
+		drop_image(&m, generation);
+		goto out;
 	}
-	if (had_old && old.slot != slot && old.slot < SUBFLOW_POLICY_SLOTS)
-		bpf_map_delete_elem(m.text, &old.slot);	/* only `show` reads it */
-	err = update_policy_count(&m);
+	if (had_old && !bpf_map_lookup_elem(m.index, &old.generation, &entry)) {
+		entry.retired_ns = boottime_ns();
+		bpf_map_update_elem(m.index, &old.generation, &entry, BPF_EXIST);
+	}
+	err = write_policy_count(&m, generation);
 	if (err)
 		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
+	err = 0;
 	if (installed)
 		*installed = new;
-	pr_debug("policy generation %" PRIu64 " in slot %u for cgroup %" PRIu64 "\n",
-		 (uint64_t)meta.generation, slot, cgroup_id);
-	return 0;
-
-undo_text:
-	bpf_map_delete_elem(m.text, &slot);
+	pr_debug("policy generation %" PRIu64 " in force for cgroup %" PRIu64 "\n", generation,
+		 cgroup_id);
+out:
+	if (inner_fd >= 0)
+		close(inner_fd);	/* `policies` holds it */
+	free(text);
+	free(img);
 	return err;
 }
 
@@ -338,6 +378,8 @@ int subflow_policy_install(uint64_t cgroup_id, const struct subflow_compiled_pol
 	return err;
 }
 
+/* The cgroup's policy goes, and its image with it: a subflow admitted under
+ * it in the last instant gets no options (counted, policy_gone). */
 int subflow_policy_remove_locked(uint64_t cgroup_id)
 {
 	struct subflow_cgroup_policy cp;
@@ -351,11 +393,11 @@ int subflow_policy_remove_locked(uint64_t cgroup_id)
 		return -ENOENT;
 	if (bpf_map_delete_elem(m.cgroup_policy, &cgroup_id))
 		return errno == ENOENT ? -ENOENT : -errno;
-	if (cp.slot < SUBFLOW_POLICY_SLOTS)
-		bpf_map_delete_elem(m.text, &cp.slot);
-	err = update_policy_count(&m);
+	drop_image(&m, cp.generation);
+	err = write_policy_count(&m, last_generation(&m));
 	if (err)
 		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
+	collect_retired(&m, 0);
 	return 0;
 }
 
@@ -375,75 +417,52 @@ int subflow_policy_remove(uint64_t cgroup_id)
 
 /* ---- reading back -------------------------------------------------------- */
 
-static int read_slot(const struct policy_maps *m, uint32_t slot, struct subflow_policy_state *out)
-{
-	struct subflow_policy_text *text;
-	uint32_t key, i;
-	int err;
-
-	memset(out->rules, 0, sizeof(out->rules));
-	memset(out->paths, 0, sizeof(out->paths));
-	for (i = 0; i < out->meta.nr_rules && i < SUBFLOW_POLICY_RULES; i++) {
-		key = slot * SUBFLOW_POLICY_RULES + i;
-		if (bpf_map_lookup_elem(m->rules, &key, &out->rules[i]))
-			return -errno;
-	}
-	for (i = 0; i < out->meta.nr_paths && i < SUBFLOW_POLICY_PATHS; i++) {
-		key = slot * SUBFLOW_POLICY_PATHS + i;
-		if (bpf_map_lookup_elem(m->paths, &key, &out->paths[i]))
-			return -errno;
-	}
-	err = sum_percpu(m->rule_hits, slot * SUBFLOW_POLICY_RULES, SUBFLOW_POLICY_RULES,
-			 out->rule_hits);
-	if (!err)
-		err = sum_percpu(m->path_denials, slot * SUBFLOW_POLICY_PATHS, SUBFLOW_POLICY_PATHS,
-				 out->path_denials);
-	if (!err)
-		err = sum_percpu(m->no_match, slot, 1, &out->no_match);
-	if (err)
-		return err;
-	text = malloc(sizeof(*text));
-	if (!text)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->text, &slot, text))
-		out->text[0] = '\0';
-	else
-		snprintf(out->text, sizeof(out->text), "%.*s", (int)sizeof(text->text), text->text);
-	free(text);
-	return 0;
-}
-
 int subflow_policy_read(uint64_t cgroup_id, struct subflow_policy_state *out)
 {
 	struct subflow_cgroup_policy cp, again;
-	struct subflow_policy_meta meta;
+	struct subflow_policy_image *img;
+	struct subflow_policy_text *text;
 	struct policy_maps m;
 	int err, attempt;
 
 	err = open_policy_maps(&m);
 	if (err)
 		return err;
-	for (attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-		if (bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &cp))
-			return errno == ENOENT ? -ENOENT : -errno;
-		if (cp.slot >= SUBFLOW_POLICY_SLOTS)
-			return -EUCLEAN;	/* written by someone else */
-		if (bpf_map_lookup_elem(m.meta, &cp.slot, &out->meta))
-			return -errno;
-		if (out->meta.generation != cp.generation)
-			continue;	/* a load is rewriting that slot: read again */
-		out->cgroup_id = cgroup_id;
-		out->slot = cp.slot;
-		err = read_slot(&m, cp.slot, out);
-		if (err)
-			return err;
-		if (!bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &again) &&
-		    again.slot == cp.slot && again.generation == cp.generation &&
-		    !bpf_map_lookup_elem(m.meta, &cp.slot, &meta) &&
-		    meta.generation == cp.generation)
-			return 0;
+	img = malloc(sizeof(*img));
+	text = malloc(sizeof(*text));
+	if (!img || !text) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return -EAGAIN;
+	err = -EAGAIN;
+	for (attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+		if (bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &cp)) {
+			err = errno == ENOENT ? -ENOENT : -errno;
+			break;
+		}
+		/* Gone meanwhile (a swap, then its collection): read again. */
+		if (read_image(&m, cp.generation, img))
+			continue;
+		if (bpf_map_lookup_elem(m.text, &cp.generation, text))
+			text->text[0] = '\0';
+		if (bpf_map_lookup_elem(m.cgroup_policy, &cgroup_id, &again) ||
+		    again.generation != cp.generation)
+			continue;
+		out->cgroup_id = cgroup_id;
+		out->meta = img->meta;
+		memcpy(out->rules, img->rules, sizeof(out->rules));
+		memcpy(out->paths, img->paths, sizeof(out->paths));
+		memcpy(out->rule_hits, img->rule_hits, sizeof(out->rule_hits));
+		memcpy(out->path_denials, img->path_denials, sizeof(out->path_denials));
+		out->no_match = img->no_match;
+		snprintf(out->text, sizeof(out->text), "%.*s", (int)sizeof(text->text), text->text);
+		err = 0;
+		break;
+	}
+out:
+	free(text);
+	free(img);
+	return err;
 }
 
 static int cmp_u64(const void *a, const void *b)

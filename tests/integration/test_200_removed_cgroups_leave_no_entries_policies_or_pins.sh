@@ -5,7 +5,7 @@
 # processes moved out first, as a runtime does). The next command reaps
 # what they left; at the end there are 0 attachments, 0 policies, 0 link
 # pins, 0 attached_cgroups, conns and subflow_overflow entries. 200 is more than
-# the policy slots (SUBFLOW_POLICY_SLOTS), so this also proves the slots of
+# `policies` holds (SUBFLOW_MAX_POLICIES), so this also proves the policies of
 # removed cgroups are given back. One wave is reaped by `cgroup prune`
 # explicitly, while a held lock stops the implicit reaping.
 set -euo pipefail

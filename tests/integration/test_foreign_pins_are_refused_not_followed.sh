@@ -44,14 +44,14 @@ assert_eq 1 "$(jq -s length <<<"$OUT")" "JSON values on stdout after a failed li
 bpftool map update pinned "$RECORD" key 0 0 0 0 value $value
 ctl subflow list >/dev/null || fail "subflow list once the record is restored"
 
-# 3. policy_meta replaced by a map of another type and sizes; stats by a
+# 3. policy_index replaced by a map of another type and sizes; stats by a
 # program; plus a map the engine never made.
-rm "$SUBFLOW_PIN_DIR/policy_meta"
-bpftool map create "$SUBFLOW_PIN_DIR/policy_meta" type hash key 4 value 4 entries 4 name fake_meta
-assert_status 1 "policy show with a foreign policy_meta" ctl policy show "$CG"
+rm "$SUBFLOW_PIN_DIR/policy_index"
+bpftool map create "$SUBFLOW_PIN_DIR/policy_index" type array key 4 value 4 entries 4 name fake_index
+assert_status 1 "policy show with a foreign policy_index" ctl policy show "$CG"
 msg=$(jq -r .error <<<"$OUT")
-[[ $msg == *"refusing map $SUBFLOW_PIN_DIR/policy_meta: it is a hash with 4-byte keys and 4-byte values"* &&
-   $msg == *"defines a array with 4-byte keys and 128-byte values"* ]] || fail "policy_meta refusal: $msg"
+[[ $msg == *"refusing map $SUBFLOW_PIN_DIR/policy_index: it is a array with 4-byte keys and 4-byte values"* &&
+   $msg == *"defines a hash with 8-byte keys and 24-byte values"* ]] || fail "policy_index refusal: $msg"
 track_id=$(ctl status | jq '.programs[] | select(.name == "subflow_track") | .id')
 rm "$SUBFLOW_PIN_DIR/stats"
 bpftool prog pin id "$track_id" "$SUBFLOW_PIN_DIR/stats"

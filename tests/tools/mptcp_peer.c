@@ -8,7 +8,8 @@
  *   mptcp_peer server -a ADDR -p PORT [-n CONNS] [--hold] [--info-json FILE]
  *                     [--subflows N] [--ready-file FILE]
  *   mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N] [--info-json FILE]
- *                     [--hold-until FILE] [--repeat N] [--cc NAME]
+ *                     [--hold-until FILE] [--repeat N [--gap-ms MS] [--ready-file FILE]]
+ *                     [--cc NAME]
  *                     [--pattern [--duration SECONDS]] [--reconnect N]
  *   mptcp_peer token TOKEN [--netns-cookie N]
  *
@@ -104,6 +105,7 @@ struct options {
 	const char *ready_file;
 	bool hold;
 	long repeat;
+	long gap_ms;
 	long reconnect;
 	const char *cc;
 	bool pattern;
@@ -134,7 +136,8 @@ static void usage(void)
 		"usage: mptcp_peer server -a ADDR -p PORT [-n CONNS (0: forever)] [--hold]\n"
 		"                         [--info-json FILE] [--subflows N] [--ready-file FILE]\n"
 		"       mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N]\n"
-		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N] [--reconnect N]\n"
+		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N [--gap-ms MS] [--ready-file FILE]]\n"
+		"                         [--reconnect N]\n"
 		"                         [--cc NAME] [--pattern [--duration SECONDS]]\n"
 		"       mptcp_peer token TOKEN\n");
 	exit(2);
@@ -684,18 +687,43 @@ static bool wait_for_file(const char *path, long ms)
 	return true;
 }
 
+static bool wait_for_file(const char *path, long ms);
+
+/* --repeat N: N connections, one after the other (--gap-ms apart); each
+ * closes at once, or, with --hold-until, all stay open until that file
+ * appears (--ready-file is created once all N are connected). */
 static int run_client_repeat(void)
 {
+	int *fds = NULL, fd, err;
 	long i;
-	int fd, err;
 
+	if (opt.hold_until && !(fds = calloc(opt.repeat, sizeof(*fds))))
+		die("out of memory");
 	for (i = 0; i < opt.repeat; i++) {
 		fd = client_connect();
 		err = send_bytes(fd, 1);
 		if (err)
 			die("connection %ld: send: %s", i, strerror(-err));
-		client_finish(fd);
+		if (fds)
+			fds[i] = fd;
+		else
+			client_finish(fd);
+		if (opt.gap_ms)
+			sleep_ms(opt.gap_ms);
 	}
+	if (!fds)
+		return 0;
+	if (opt.ready_file) {
+		FILE *f = fopen(opt.ready_file, "w");
+
+		if (!f || fclose(f) != 0)
+			die("cannot create %s: %s", opt.ready_file, strerror(errno));
+	}
+	if (!wait_for_file(opt.hold_until, HOLD_WAIT_MS))
+		die("%s did not appear within %d ms", opt.hold_until, HOLD_WAIT_MS);
+	for (i = 0; i < opt.repeat; i++)
+		client_finish(fds[i]);
+	free(fds);
 	return 0;
 }
 
@@ -839,7 +867,8 @@ static unsigned long long parse_num(const char *text, const char *what)
 int main(int argc, char **argv)
 {
 	enum { OPT_SUBFLOWS = 256, OPT_INFO_JSON, OPT_HOLD, OPT_HOLD_UNTIL, OPT_REPEAT, OPT_RECONNECT,
-	       OPT_READY_FILE, OPT_NETNS_COOKIE, OPT_CC, OPT_PATTERN, OPT_DURATION };
+	       OPT_READY_FILE, OPT_NETNS_COOKIE, OPT_CC, OPT_PATTERN, OPT_DURATION,
+	       OPT_GAP_MS };
 	static const struct option longopts[] = {
 		{ "addr",	  required_argument, NULL, 'a' },
 		{ "port",	  required_argument, NULL, 'p' },
@@ -850,6 +879,7 @@ int main(int argc, char **argv)
 		{ "hold",	  no_argument,	     NULL, OPT_HOLD },
 		{ "hold-until",	  required_argument, NULL, OPT_HOLD_UNTIL },
 		{ "repeat",	  required_argument, NULL, OPT_REPEAT },
+		{ "gap-ms",	  required_argument, NULL, OPT_GAP_MS },
 		{ "reconnect",	  required_argument, NULL, OPT_RECONNECT },
 		{ "ready-file",	  required_argument, NULL, OPT_READY_FILE },
 		{ "netns-cookie", required_argument, NULL, OPT_NETNS_COOKIE },
@@ -877,6 +907,7 @@ int main(int argc, char **argv)
 		case OPT_HOLD: opt.hold = true; break;
 		case OPT_HOLD_UNTIL: opt.hold_until = optarg; break;
 		case OPT_REPEAT: opt.repeat = parse_num(optarg, "repeat"); break;
+		case OPT_GAP_MS: opt.gap_ms = parse_num(optarg, "gap"); break;
 		case OPT_RECONNECT: opt.reconnect = parse_num(optarg, "reconnect"); break;
 		case OPT_READY_FILE: opt.ready_file = optarg; break;
 		case OPT_NETNS_COOKIE: netns_cookie = parse_num(optarg, "netns cookie"); break;
