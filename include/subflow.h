@@ -112,6 +112,12 @@ SUBFLOW_API int subflow_get_ids_by_token(uint64_t netns_cookie, uint32_t token, 
 SUBFLOW_API int subflow_get_tuple_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id,
 			       struct sockaddr_storage *local,
 			       struct sockaddr_storage *remote);
+/* Every subflow's id and addresses, ascending by id, from one read of the
+ * connection's entry (more for a connection with more subflows than its
+ * entry holds inline, SUBFLOW_CONN_INLINE: those are found by a walk of
+ * subflow_overflow). */
+SUBFLOW_API int subflow_get_tuples_by_token(uint64_t netns_cookie, uint32_t token,
+				struct subflow_tuple *tuples, size_t max, size_t *count);
 
 /* A tracked connection (the header of its "conns" entry). */
 struct subflow_conn_info {

@@ -203,11 +203,24 @@ fail:
 	return err;
 }
 
-static int cmp_sf_id(const void *a, const void *b)
+/* Ascending by id. The kernel lists subflows in the order they came, which
+ * is nearly always by id already: an insertion sort is one pass then, and
+ * cheaper than qsort's call overhead for the few subflows a connection has. */
+static void sort_by_id(struct mptcp_subflow_info *sf, size_t n)
 {
-	const struct mptcp_subflow_info *x = a, *y = b;
+	for (size_t i = 1; i < n; i++) {
+		struct mptcp_subflow_info x;
+		size_t j = i;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+		if (sf[i - 1].id <= sf[i].id)
+			continue;
+		x = sf[i];
+		while (j > 0 && sf[j - 1].id > x.id) {
+			sf[j] = sf[j - 1];
+			j--;
+		}
+		sf[j] = x;
+	}
 }
 
 static int ids_from_maps(int fd, uint32_t *ids, size_t max, size_t *count)
@@ -237,7 +250,7 @@ int subflow_get_ids(int fd, uint32_t *ids, size_t max, size_t *count)
 		return ids_from_maps(fd, ids, max, count);
 	if (err)
 		return err;
-	qsort(sf, n, sizeof(*sf), cmp_sf_id);
+	sort_by_id(sf, n);
 	for (size_t i = 0; i < n && i < max; i++)
 		ids[i] = sf[i].id;
 	*count = n;
@@ -260,10 +273,10 @@ int subflow_get_tuples(int fd, struct subflow_tuple *tuples, size_t max, size_t 
 		if (err != -ENOSYS) {
 			if (err)
 				return err;
-			qsort(sf, n, sizeof(*sf), cmp_sf_id);
+			sort_by_id(sf, n);
 			for (size_t i = 0; i < n && i < max; i++) {
-				memset(&tuples[i], 0, sizeof(tuples[i]));
 				tuples[i].id = sf[i].id;
+				tuples[i].pad = 0;
 				addrs_to_sockaddr(&sf[i].addrs, &tuples[i].local, &tuples[i].remote);
 			}
 			*count = n;
@@ -537,6 +550,47 @@ int subflow_get_tuple_by_token(uint64_t netns_cookie, uint32_t token, uint32_t i
 		subflow_endpoint_to_sockaddr(&info.local, local);
 	if (remote)
 		subflow_endpoint_to_sockaddr(&info.remote, remote);
+	return 0;
+}
+
+int subflow_get_tuples_by_token(uint64_t netns_cookie, uint32_t token,
+				struct subflow_tuple *tuples, size_t max, size_t *count)
+{
+	struct subflow_info stack[SUBFLOW_CONN_INLINE], *subflows = stack;
+	struct subflow_conn c;
+	size_t n = 0;
+	int err;
+
+	if (!count || (max && !tuples))
+		return -EINVAL;
+	err = resolve_netns(&netns_cookie);
+	if (!err)
+		err = read_conn(netns_cookie, token, &c);
+	if (err)
+		return err;
+	if (c.nr_subflows == nr_inline(&c)) {
+		/* The usual case: one lookup. */
+		for (int i = 0; i < SUBFLOW_CONN_INLINE; i++)
+			if (c.inline_used & (1U << i))
+				stack[n++] = c.subflows[i];
+		if (n == 2 && stack[0].id > stack[1].id) {
+			stack[0] = c.subflows[1];
+			stack[1] = c.subflows[0];
+		}
+	} else {
+		err = conn_subflows(netns_cookie, &c, &subflows, &n);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < n && i < max; i++) {
+		tuples[i].id = subflows[i].id;
+		tuples[i].pad = 0;
+		subflow_endpoint_to_sockaddr(&subflows[i].local, &tuples[i].local);
+		subflow_endpoint_to_sockaddr(&subflows[i].remote, &tuples[i].remote);
+	}
+	*count = n;
+	if (subflows != stack)
+		free(subflows);
 	return 0;
 }
 

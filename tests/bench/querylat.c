@@ -19,14 +19,21 @@
  *                  each subflow and mptcp_info (what an app calls today)
  *   fullinfo_addrs the same asking only for ids and addresses (optlen 40,
  *                  no tcp_info): the kernel's cheapest equivalent
- *   lib_fd         subflow_get_ids(fd) + subflow_get_tuple(fd, id) per id
- *   lib_token      subflow_get_ids_by_token(netns cookie, token) +
- *                  subflow_get_tuple_by_token() per id: what a tool that
- *                  does not own the socket calls (it never touches the fd)
- *   lib_token_ns0  the same with netns_cookie 0 ("the caller's namespace")
+ *   lib_fd         subflow_get_tuples(fd): every id and both addresses at
+ *                  once (one MPTCP_FULL_INFO call inside)
+ *   lib_fd_ids     subflow_get_ids(fd) alone
+ *   lib_fd_tuple   subflow_get_tuple(fd, id) alone, for the first id
+ *   lib_fd_each    subflow_get_ids(fd) + subflow_get_tuple(fd, id) per id
+ *                  (1 + subflows calls: what the draft's two options cost)
+ *   lib_token      subflow_get_tuples_by_token(netns cookie, token): what a
+ *                  tool that does not own the socket calls (it never
+ *                  touches the fd); one read of the connection's entry
+ *   lib_token_each subflow_get_ids_by_token() + subflow_get_tuple_by_token()
+ *                  per id (1 + subflows reads)
+ *   lib_token_ns0  lib_token with netns_cookie 0 ("the caller's namespace")
  * and, to show where the library's time goes, its two building blocks:
- *   conn_of_fd     subflow_conn_of_fd() alone (the fd -> key step that
- *                  lib_fd repeats in every call)
+ *   conn_of_fd     subflow_conn_of_fd() alone (the fd -> key step of the
+ *                  maps' path, on kernels without MPTCP_FULL_INFO)
  *   current_netns  subflow_current_netns() alone (what netns_cookie 0 costs)
  * Methods run in alternating batches of --batch calls; the result is the
  * median over batches of ns per query.
@@ -74,6 +81,7 @@ struct options {
 struct conn {
 	int fd;
 	uint32_t token;
+	uint32_t first_id;	/* the kernel's first subflow id (check_answers) */
 	uint64_t netns_cookie;
 };
 
@@ -246,7 +254,14 @@ static int query_fullinfo(int fd, int with_tcp_info, uint32_t *nr)
 	return 0;
 }
 
-static int query_lib_fd(int fd, uint32_t *ids, size_t *nr)
+static struct subflow_tuple tuples[MAX_SUBFLOWS];
+
+static int query_lib_fd(int fd, size_t *nr)
+{
+	return subflow_get_tuples(fd, tuples, MAX_SUBFLOWS, nr);
+}
+
+static int query_lib_fd_each(int fd, uint32_t *ids, size_t *nr)
 {
 	struct sockaddr_storage local, remote;
 	int err = subflow_get_ids(fd, ids, MAX_SUBFLOWS, nr);
@@ -256,7 +271,19 @@ static int query_lib_fd(int fd, uint32_t *ids, size_t *nr)
 	return err;
 }
 
-static int query_lib_token(uint64_t cookie, uint32_t token, uint32_t *ids, size_t *nr)
+static int query_lib_fd_tuple(int fd, uint32_t id)
+{
+	struct sockaddr_storage local, remote;
+
+	return subflow_get_tuple(fd, id, &local, &remote);
+}
+
+static int query_lib_token(uint64_t cookie, uint32_t token, size_t *nr)
+{
+	return subflow_get_tuples_by_token(cookie, token, tuples, MAX_SUBFLOWS, nr);
+}
+
+static int query_lib_token_each(uint64_t cookie, uint32_t token, uint32_t *ids, size_t *nr)
 {
 	struct sockaddr_storage local, remote;
 	int err = subflow_get_ids_by_token(cookie, token, ids, MAX_SUBFLOWS, nr);
@@ -267,12 +294,12 @@ static int query_lib_token(uint64_t cookie, uint32_t token, uint32_t *ids, size_
 }
 
 enum method {
-	M_FULLINFO, M_FULLINFO_ADDRS, M_LIB_FD, M_LIB_TOKEN, M_LIB_TOKEN_NS0,
-	M_CONN_OF_FD, M_CURRENT_NETNS, M__COUNT
+	M_FULLINFO, M_FULLINFO_ADDRS, M_LIB_FD, M_LIB_FD_IDS, M_LIB_FD_TUPLE, M_LIB_FD_EACH,
+	M_LIB_TOKEN, M_LIB_TOKEN_EACH, M_LIB_TOKEN_NS0, M_CONN_OF_FD, M_CURRENT_NETNS, M__COUNT
 };
 static const char *const method_names[M__COUNT] = {
-	"fullinfo", "fullinfo_addrs", "lib_fd", "lib_token", "lib_token_ns0",
-	"conn_of_fd", "current_netns",
+	"fullinfo", "fullinfo_addrs", "lib_fd", "lib_fd_ids", "lib_fd_tuple", "lib_fd_each",
+	"lib_token", "lib_token_each", "lib_token_ns0", "conn_of_fd", "current_netns",
 };
 
 static int run_query(enum method m, const struct conn *c)
@@ -284,9 +311,13 @@ static int run_query(enum method m, const struct conn *c)
 	switch (m) {
 	case M_FULLINFO:	return query_fullinfo(c->fd, 1, &n32);
 	case M_FULLINFO_ADDRS:	return query_fullinfo(c->fd, 0, &n32);
-	case M_LIB_FD:		return query_lib_fd(c->fd, ids, &n);
-	case M_LIB_TOKEN:	return query_lib_token(c->netns_cookie, c->token, ids, &n);
-	case M_LIB_TOKEN_NS0:	return query_lib_token(0, c->token, ids, &n);
+	case M_LIB_FD:		return query_lib_fd(c->fd, &n);
+	case M_LIB_FD_IDS:	return subflow_get_ids(c->fd, ids, MAX_SUBFLOWS, &n);
+	case M_LIB_FD_TUPLE:	return query_lib_fd_tuple(c->fd, c->first_id);
+	case M_LIB_FD_EACH:	return query_lib_fd_each(c->fd, ids, &n);
+	case M_LIB_TOKEN:	return query_lib_token(c->netns_cookie, c->token, &n);
+	case M_LIB_TOKEN_EACH:	return query_lib_token_each(c->netns_cookie, c->token, ids, &n);
+	case M_LIB_TOKEN_NS0:	return query_lib_token(0, c->token, &n);
 	case M_CONN_OF_FD:	return subflow_conn_of_fd(c->fd, &cookie, &token);
 	case M_CURRENT_NETNS:	return subflow_current_netns(&cookie);
 	default:		return -EINVAL;
@@ -310,7 +341,10 @@ static void check_answers(void)
 			die("MPTCP_FULL_INFO: %s", strerror(errno));
 		for (j = 0; j < nr_kernel && j < MAX_SUBFLOWS; j++)
 			kernel_ids[j] = sfinfo[j].id;
-		err = query_lib_fd(conns[i].fd, ids, &nr);
+		conns[i].first_id = nr_kernel ? kernel_ids[0] : 0;
+		err = query_lib_fd(conns[i].fd, &nr);
+		for (j = 0; !err && j < nr && j < MAX_SUBFLOWS; j++)
+			ids[j] = tuples[j].id;
 		if (err || nr != nr_kernel) {
 			mismatches++;
 			continue;

@@ -4,12 +4,17 @@
 # verdict.
 #
 #   a. MPTCP connection setup rate (connect, 1 byte each way, close) with the
-#      engine attached to the client's and the server's cgroups vs not
+#      engine attached to the client's and the server's cgroups vs not, and
+#      the engine's BPF time per connection (kernel BPF statistics, rounds
+#      of their own spread over the run); a2 the same with 64 KiB each way,
+#      so that every connection's join subflow establishes (joins/conn)
 #   b. bulk throughput over both tbf-shaped paths, attached vs not
-#   c. GET_SUB_IDS + GET_SUB_TUPLE through libsubflow (by fd, by token) vs the
-#      kernel's MPTCP_FULL_INFO, with 10, 1000 and 10000 connections open
-#   d. memory per tracked subflow: the maps' own account (memlock) and the
-#      kernel's slab growth with vs without the engine
+#   c. GET_SUB_IDS + GET_SUB_TUPLE through libsubflow vs the kernel's
+#      MPTCP_FULL_INFO, with 10, 1000 and 10000 connections open: by fd
+#      (subflow_get_tuples, _get_ids, _get_tuple) vs the bare call asking
+#      for ids and addresses only; by token vs the full call
+#   d. memory per tracked connection and subflow: the kernel's slab growth
+#      with vs without the engine (everything), and the maps' own account
 #   e. policy evaluation per new subflow: connection rate (as in a) with a
 #      policy of 1, 16 and 64 rules, the matching rule last, vs no policy,
 #      the engine attached in every round; and the BPF run time per
@@ -35,7 +40,8 @@
 # Everything runs between two namespaces of the lab (tests/lib.sh) and is
 # removed on every exit path: namespaces, cgroups, processes, the private pin
 # directory. Knobs (environment): BENCH_RATE (tbf rate of each path, default
-# 100mbit), BENCH_PAIRS, BENCH_CONN_SECS, BENCH_BULK_SECS, BENCH_QUERY_STEPS,
+# 100mbit), BENCH_PAIRS, BENCH_PAIRS_64K, BENCH_STATS_ROUNDS,
+# BENCH_STATS_SECS, BENCH_CONN_SECS, BENCH_BULK_SECS, BENCH_QUERY_STEPS,
 # BENCH_QUERY_CALLS, BENCH_MEM_CONNS, BENCH_POLICY_ROUNDS, BENCH_POLICY_SECS,
 # BENCH_POLICY_LOADS, BENCH_POLICY_VERIFY, BENCH_CPU, BENCH_LAUNCH_ROUNDS,
 # BENCH_LAUNCH_CALLS, BENCH_LAUNCH_SECS; BENCH_ONLY=LETTERS runs only those
@@ -56,6 +62,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../cc_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/cc.sh"
 
 PAIRS=${BENCH_PAIRS:-30}		# a: rounds without + with the engine
+PAIRS_64K=${BENCH_PAIRS_64K:-16}	# a2: the same, 64 KiB each way
+STATS_ROUNDS=${BENCH_STATS_ROUNDS:-6}	# a, a2: BPF statistics rounds, spread over the pairs
+STATS_SECS=${BENCH_STATS_SECS:-1}
 BULK_PAIRS=${BENCH_BULK_PAIRS:-4}
 CONN_SECS=${BENCH_CONN_SECS:-0.5}
 BULK_SECS=${BENCH_BULK_SECS:-4}
@@ -169,7 +178,7 @@ set_engine() {
 # The engine's programs that run for a connection (the iterator does not).
 engine_progs() {
 	local p
-	for p in track options connect4 connect6 bind4 bind6 mptcpify; do
+	for p in track connect4 connect6 bind4 bind6 mptcpify; do
 		[ -e "$SUBFLOW_PIN_DIR/prog_$p" ] && printf -- '--bpf-prog\n%s\n' "$SUBFLOW_PIN_DIR/prog_$p"
 	done
 }
@@ -225,25 +234,35 @@ stats_client() {
 
 # ---- a. connection setup rate --------------------------------------------------------
 
+# bench_connrate BYTES PORT PAIRS LABEL BPF_TARGET_US RATE_TARGET_PCT: rounds
+# without and with the engine, connections carrying BYTES each way; every
+# STATS_EVERY-th pair is followed by a round with the kernel's BPF run-time
+# statistics on (not in the rate medians: they cost two clock reads per
+# run). RATE_TARGET_PCT "-": the rate overhead is reported, not judged.
 bench_connrate() {
+	local bytes=$1 port=$2 pairs=$3 label=$4 bpf_target=$5 rate_target=$6
 	local pair mode out rate joins j0 conns ratios=() rates_off=() rates_on=()
 	local joins_off=0 joins_on=0 conns_off=0 conns_on=0 r_off r_on ratios_ok=() joinless=0
 	local -A regime=()
 	# MPJoinAckRx: the server completed a join, so the connection really
 	# had 2 subflows (join SYNs that arrive after the close are not counted).
 	local join_mib=MPTcpExtMPJoinAckRx
+	local stats_every=$(( pairs / STATS_ROUNDS )) progs=() per_conns=() s_joins=0 s_conns=0
+	local s_runs=() p detail= stats_rounds=0
+	local -A p_runs=() p_ns=()
+	(( stats_every >= 1 )) || stats_every=1
 
-	log "a. connection setup rate: $PAIRS x (${CONN_SECS}s without, ${CONN_SECS}s with the engine), order alternating, client and server on CPU $BENCH_CPU"
-	server connrate "${PIN[@]}" "$CONNRATE" server -a "$S1_V4" -p 6000
-	for (( pair = 0; pair < PAIRS; pair++ )); do
+	log "$label connection setup rate, $bytes B each way: $pairs x (${CONN_SECS}s without, ${CONN_SECS}s with the engine), order alternating, a BPF statistics round (${STATS_SECS}s) after every $stats_every pairs, client and server on CPU $BENCH_CPU"
+	server "connrate-$bytes" "${PIN[@]}" "$CONNRATE" server -a "$S1_V4" -p "$port" -b "$bytes"
+	for (( pair = 0; pair < pairs; pair++ )); do
 		r_off=; r_on=
 		# off/on, then on/off: a drift over the run (TIME_WAIT sockets
 		# piling up, a neighbour's load) does not always hit the same side.
 		for mode in $( (( pair % 2 )) && echo on off || echo off on ); do
 			set_engine "$mode"
 			j0=$(nstat_get "$NS_S" "$join_mib")
-			out=$(client "${PIN[@]}" "$CONNRATE" client -a "$S1_V4" -p 6000 -d "$CONN_SECS") ||
-				fail "connrate client failed"
+			out=$(client "${PIN[@]}" "$CONNRATE" client -a "$S1_V4" -p "$port" -b "$bytes" \
+				-d "$CONN_SECS") || fail "connrate client failed"
 			joins=$(( $(nstat_get "$NS_S" "$join_mib") - j0 ))
 			rate=$(field "$out" rate)
 			conns=$(field "$out" conns)
@@ -262,48 +281,65 @@ bench_connrate() {
 			ratios_ok+=("$(calc "$r_on / $r_off")")
 			[ "${regime[on]}" = 0 ] && joinless=$(( joinless + 1 ))
 		fi
-	done
-	# The kernel switches between two regimes, engine or not: joins opened
-	# for ~4% of the connections, or for none (its MPTCP worker falls
-	# behind: the client's subflows pile up in CLOSE-WAIT, the path manager
-	# opens no join) at a rate up to 50% higher. A pair whose two rounds
-	# are in different regimes compares different work: it is left out,
-	# unless that would leave fewer than half.
-	local overhead ovs=() r used=("${ratios[@]}")
-	[ "$(( 2 * ${#ratios_ok[@]} ))" -ge "${#ratios[@]}" ] && used=("${ratios_ok[@]}")
-	overhead=$(calc "(1 - $(median "${used[@]}")) * 100")
-	for r in "${used[@]}"; do ovs+=("$(calc "(1 - $r) * 100")"); done
-	row "a. conn setup rate (conns/s)" "$(median "${rates_off[@]}")" "$(median "${rates_on[@]}")" \
-	    "$(printf '%+.1f%%' "$overhead")" "<= 3%" "$(verdict "$overhead" 3)"
-	# Where the time goes: rounds not in the medians, with the kernel's BPF
-	# run-time statistics on for every program of the engine (they cost
-	# two clock reads per run).
-	local runs bpf_ns per_conn rate_off p progs=() detail=
-	rate_off=$(median "${rates_off[@]}")
-	set_engine on
-	mapfile -t progs < <(engine_progs)
-	if [ "${#progs[@]}" -gt 0 ]; then
-		out=$(stats_client -a "$S1_V4" -p 6000 -d 2 "${progs[@]}")
-		log "  engine on, BPF statistics: $out"
-		conns=$(field "$out" conns); runs=$(field "$out" bpf_runs); bpf_ns=$(field "$out" bpf_ns)
-		per_conn=$(calc "$bpf_ns / $conns")
-		for p in track options connect4 bind4 mptcpify; do
+		(( (pair + 1) % stats_every == 0 )) && (( stats_rounds < STATS_ROUNDS )) || continue
+		# Where the time goes: the kernel's BPF run-time statistics
+		# for every program of the engine, both ends.
+		set_engine on
+		[ "${#progs[@]}" -gt 0 ] || mapfile -t progs < <(engine_progs)
+		[ "${#progs[@]}" -gt 0 ] || fail "no engine programs pinned in $SUBFLOW_PIN_DIR"
+		j0=$(nstat_get "$NS_S" "$join_mib")
+		out=$(stats_client -a "$S1_V4" -p "$port" -b "$bytes" -d "$STATS_SECS" "${progs[@]}")
+		joins=$(( $(nstat_get "$NS_S" "$join_mib") - j0 ))
+		conns=$(field "$out" conns)
+		log "  BPF statistics round $stats_rounds: $out joins $joins"
+		per_conns+=("$(calc "$(field "$out" bpf_ns) / $conns")")
+		s_runs+=("$(calc "$(field "$out" bpf_runs) / $conns")")
+		s_joins=$(( s_joins + joins )); s_conns=$(( s_conns + conns ))
+		for p in track connect4 bind4 mptcpify; do
 			[ -n "$(field "$out" "bpf_${p}_runs")" ] || continue
-			detail+="$p $(calc "$(field "$out" "bpf_${p}_runs") / $conns") x $(calc \
-				"$(field "$out" "bpf_${p}_ns") / ($(field "$out" "bpf_${p}_runs") + 0.000001)") ns; "
+			p_runs[$p]+="$(calc "$(field "$out" "bpf_${p}_runs") / $conns") "
+			p_ns[$p]+="$(calc "$(field "$out" "bpf_${p}_ns") / ($(field "$out" "bpf_${p}_runs") + 0.000001)") "
 		done
-		row "a. engine BPF time per conn (us)" "0" "$(calc "$per_conn / 1000")" \
-		    "$(printf '+%.1f%%' "$(calc "100 * $per_conn * $rate_off / 1e9")")" "<= 3%" \
-		    "$(verdict "$(calc "100 * $per_conn * $rate_off / 1e9")" 3)"
-		NOTES+=("a. BPF statistics round (engine on, no policy; per conn, both ends; runs/conn x ns/run): ${detail}total $(calc "$runs / $conns") runs = $(calc "$per_conn / 1000") us/conn = $(calc "100 * $per_conn * $rate_off / 1e9")% of a connection's time without the engine (1/$rate_off s)")
-	fi
+		stats_rounds=$(( stats_rounds + 1 ))
+	done
 	set_engine off
 	kill "$SPAWNED_PID" 2>/dev/null || true
 
-	NOTES+=("a. connections that got their join subflow (server $join_mib / conns): $(awk \
+	# The kernel switches between two regimes, engine or not (1-byte
+	# connections): joins opened for ~4% of the connections, or for none
+	# (its MPTCP worker falls behind: the client's subflows pile up in
+	# CLOSE-WAIT, the path manager opens no join) at a rate up to 50%
+	# higher. A pair whose two rounds are in different regimes compares
+	# different work: it is left out, unless that would leave fewer than
+	# half.
+	local overhead ovs=() r used=("${ratios[@]}") rate_off per_conn pct
+	[ "$(( 2 * ${#ratios_ok[@]} ))" -ge "${#ratios[@]}" ] && used=("${ratios_ok[@]}")
+	overhead=$(calc "(1 - $(median "${used[@]}")) * 100")
+	for r in "${used[@]}"; do ovs+=("$(calc "(1 - $r) * 100")"); done
+	rate_off=$(median "${rates_off[@]}")
+	if [ "$rate_target" = - ]; then
+		row "$label conn setup rate, $bytes B (conns/s)" "$rate_off" "$(median "${rates_on[@]}")" \
+		    "$(printf '%+.1f%%' "$overhead")" "(none)" "info"
+	else
+		row "$label conn setup rate, $bytes B (conns/s)" "$rate_off" "$(median "${rates_on[@]}")" \
+		    "$(printf '%+.1f%%' "$overhead")" "<= $rate_target%" "$(verdict "$overhead" "$rate_target")"
+	fi
+	per_conn=$(median "${per_conns[@]}")
+	pct=$(calc "100 * $per_conn * $rate_off / 1e9")
+	row "$label engine BPF time per conn, $bytes B (us)" "0" "$(calc "$per_conn / 1000")" \
+	    "$(printf '%.1f%% of a conn' "$pct")" "<= $bpf_target us" \
+	    "$(verdict "$(calc "$per_conn / 1000")" "$bpf_target")"
+	for p in track connect4 bind4 mptcpify; do
+		[ -n "${p_runs[$p]:-}" ] || continue
+		# shellcheck disable=SC2086
+		detail+="$p $(median ${p_runs[$p]}) x $(printf '%.0f' "$(median ${p_ns[$p]})") ns; "
+	done
+	NOTES+=("$label $bytes B: BPF statistics, $stats_rounds rounds of ${STATS_SECS}s (engine on, no policy; per conn, both ends; median runs/conn x ns/run): ${detail}total $(median "${s_runs[@]}") runs; us/conn per round: $(for r in "${per_conns[@]}"; do printf '%.2f ' "$(calc "$r / 1000")"; done)(quartiles $(quartiles "$(for r in "${per_conns[@]}"; do calc "$r / 1000"; echo; done)")); = $pct% of a connection's time without the engine (1/$rate_off s); server $join_mib per conn in those rounds: $(calc "$s_joins / $s_conns")")
+	NOTES+=("$label $bytes B: connections that got their join subflow (server $join_mib / conns): $(awk \
 		-v a="$joins_off" -v b="$conns_off" -v c="$joins_on" -v d="$conns_on" \
-		'BEGIN { printf "%.1f%% without, %.1f%% with the engine", 100 * a / b, 100 * c / d }')")
-	NOTES+=("a. per-pair overhead % (${#used[@]} of $PAIRS pairs: both rounds in the same regime, $joinless of them joinless): $(for r in "${ovs[@]}"; do printf '%.1f ' "$r"; done)(quartiles $(quartiles "${ovs[@]}"))")
+		'BEGIN { printf "%.3f without, %.3f with the engine", a / b, c / d }')")
+	NOTES+=("$label $bytes B: per-pair overhead % (${#used[@]} of $pairs pairs: both rounds in the same regime, $joinless of them joinless): $(for r in "${ovs[@]}"; do printf '%.1f ' "$r"; done)(quartiles $(quartiles "${ovs[@]}"))")
+	CONNRATE_JOINS_PER_CONN=$(calc "($joins_off + $joins_on + $s_joins) / ($conns_off + $conns_on + $s_conns)")
 }
 
 # ---- b. bulk throughput ----------------------------------------------------------------
@@ -361,12 +397,18 @@ bench_query() {
 	first=${QUERY_STEPS%%,*}
 	last=${QUERY_STEPS##*,}
 	for n in ${QUERY_STEPS//,/ }; do
-		local k lf lt
-		k=$(ns "$n" fullinfo); lf=$(ns "$n" lib_fd); lt=$(ns "$n" lib_token)
-		[ -n "$k" ] && [ -n "$lf" ] && [ -n "$lt" ] || fail "querylat printed no result for $n connections"
-		row "c. ids+tuples by fd, $n conns (ns)" "$k" "$lf" "$(times "$k" "$lf")" "<= 2x" \
-		    "$(verdict "$(calc "$lf / $k")" 2)"
-		row "c. ids+tuples by token, $n conns (ns)" "$k" "$lt" "$(times "$k" "$lt")" "<= 2x" \
+		local k ka lf lt m v
+		k=$(ns "$n" fullinfo); ka=$(ns "$n" fullinfo_addrs); lt=$(ns "$n" lib_token)
+		[ -n "$k" ] && [ -n "$ka" ] && [ -n "$lt" ] || fail "querylat printed no result for $n connections"
+		# By fd: the kernel's answer, against the bare call asking for
+		# the same (ids and addresses only).
+		for m in lib_fd:get_tuples lib_fd_ids:get_ids lib_fd_tuple:get_tuple; do
+			v=$(ns "$n" "${m%%:*}")
+			[ -n "$v" ] || fail "querylat printed no ${m%%:*} for $n connections"
+			row "c. by fd, subflow_${m#*:}, $n conns (ns)" "$ka" "$v" "$(times "$ka" "$v")" "<= 1.2x" \
+			    "$(verdict "$(calc "$v / $ka")" 1.2)"
+		done
+		row "c. by token, subflow_get_tuples_by_token, $n conns (ns)" "$k" "$lt" "$(times "$k" "$lt")" "<= 2x" \
 		    "$(verdict "$(calc "$lt / $k")" 2)"
 	done
 	for line in lib_fd lib_token; do
@@ -375,38 +417,47 @@ bench_query() {
 		row "c. $line flat: $last vs $first conns (ns)" "$a" "$b" "$(times "$a" "$b")" "<= 1.5x" \
 		    "$(verdict "$(calc "$b / $a")" 1.5)"
 	done
-	NOTES+=("c. baseline = MPTCP_FULL_INFO with tcp_info+mptcp_info; ids+addrs only (optlen 40): $(for n in ${QUERY_STEPS//,/ }; do printf '%s ' "$(ns "$n" fullinfo_addrs)"; done)ns")
+	NOTES+=("c. by fd: baseline = MPTCP_FULL_INFO asking for ids and addresses only (optlen 40, no tcp_info); by token: baseline = MPTCP_FULL_INFO with tcp_info + mptcp_info: $(for n in ${QUERY_STEPS//,/ }; do printf '%s ' "$(ns "$n" fullinfo)"; done)ns")
+	NOTES+=("c. subflow_get_ids + subflow_get_tuple per id, by fd (1 + subflows calls): $(for n in ${QUERY_STEPS//,/ }; do printf '%s ' "$(ns "$n" lib_fd_each)"; done)ns")
+	NOTES+=("c. subflow_get_ids_by_token + subflow_get_tuple_by_token per id (1 + subflows reads): $(for n in ${QUERY_STEPS//,/ }; do printf '%s ' "$(ns "$n" lib_token_each)"; done)ns")
 	NOTES+=("c. lib_token_ns0 (netns_cookie 0): $(for n in ${QUERY_STEPS//,/ }; do printf '%s ' "$(ns "$n" lib_token_ns0)"; done)ns; subflow_current_netns alone: $(ns "$last" current_netns) ns; subflow_conn_of_fd alone: $(ns "$last" conn_of_fd) ns")
 	NOTES+=("c. joined conns / answers differing from MPTCP_FULL_INFO: $(awk '$1 == "step" { printf "%s/%s ", $5, $3 }' <<<"$out")/ $(awk '$1 == "check" { printf "%s ", $7 }' <<<"$out")")
 	QUERY_OUT=$out
 }
 
-# d. memlock per element, from the maps' own account at 0 and at the most
-# connections of c; and the kernel's slab growth, with vs without the engine.
+# d. memory per tracked connection and subflow. The maps' own account
+# (memlock: for a hash grown on demand, each element as allocated, header
+# included) is the engine's memory per connection: its elements are
+# kmalloc objects (kmalloc-cg-256 here), nothing else is allocated per
+# connection. What else the kernel allocates with the engine on shows in
+# the slab growth with vs without it, minus the maps' own: noisy (the
+# kernel's own growth is ~15 kB per connection), so reported, and summed
+# with the maps' when positive. Fixed memory (hash buckets, arrays) is
+# reported apart.
 bench_memory() {
-	local m0 m1 dconn dsf per_sf payload
+	local m0 m1 dconn dsf per_sf_lock per_conn_lock
 	m0=$(awk '$1 == "mem" { print; exit }' <<<"$QUERY_OUT")
 	m1=$(awk '$1 == "mem" { l = $0 } END { print l }' <<<"$QUERY_OUT")
 	dconn=$(( $(field "$m1" conn_entries) - $(field "$m0" conn_entries) ))
 	dsf=$(( $(field "$m1" subflow_entries) - $(field "$m0" subflow_entries) ))
 	[ "$dsf" -gt 0 ] || fail "no subflow entries were tracked in c: $m1"
-	per_sf=$(calc "(($(field "$m1" memlock_conns) - $(field "$m0" memlock_conns)) + \
-		($(field "$m1" memlock_subflows) - $(field "$m0" memlock_subflows))) / $dsf")
-	# Payload: its share of its connection's entry (both inline subflows).
-	payload=$(calc "(16 + 184) * $dconn / $dsf")	# conns key + value, shared by its subflows
-	row "d. map bytes/subflow (memlock)" "${payload} payload" "$per_sf" \
-	    "$(times "$payload" "$per_sf")" "(none)" "info"
-	NOTES+=("d. fixed map memory at 0 entries (hash buckets): conns $(field "$m0" memlock_conns) B + subflows $(field "$m0" memlock_subflows) B; $dconn conns / $dsf subflows tracked at the peak")
+	per_conn_lock=$(calc "(($(field "$m1" memlock_conns) - $(field "$m0" memlock_conns)) + \
+		($(field "$m1" memlock_subflows) - $(field "$m0" memlock_subflows))) / $dconn")
+	per_sf_lock=$(calc "$per_conn_lock * $dconn / $dsf")
+	row "d. map memory per subflow (B), $(calc "$dsf / $dconn") subflows/conn" "-" "$per_sf_lock" \
+	    "$per_conn_lock B/conn" "<= 256 B" "$(verdict "$per_sf_lock" 256)"
+	NOTES+=("d. maps at $dconn connection entries (one per end) / $dsf subflows (c): $per_conn_lock B per entry (16 B key + 184 B value + the hash's element header: one kmalloc-256 object), $per_sf_lock B per subflow; a connection with one subflow: $per_conn_lock B for it; fixed at 0 entries (hash buckets, sized by max_conns): conns $(field "$m0" memlock_conns) B + subflow_overflow $(field "$m0" memlock_subflows) B")
 
 	log "d. slab growth for $MEM_CONNS connections: $MEM_PAIRS x (without, with the engine)"
 	server querymem "$QUERYLAT" server -a "$S1_V4" -p 6003
-	local pair mode out s0 s1 grow_off=() grow_on=() tracked=0 left
+	local pair mode out s0 s1 grow_off=() grow_on=() lock_on=() tracked=0 left mm0
 	for (( pair = 0; pair < MEM_PAIRS; pair++ )); do
-		for mode in off on; do
+		for mode in $( (( pair % 2 )) && echo on off || echo off on ); do
 			set_engine "$mode"
 			out=$(client "$QUERYLAT" client -a "$S1_V4" -p 6003 --steps "$MEM_CONNS" --no-query) ||
 				fail "querylat (memory) failed"
-			s0=$(field "$(awk '$1 == "mem" { print; exit }' <<<"$out")" slab_used_kb)
+			mm0=$(awk '$1 == "mem" { print; exit }' <<<"$out")
+			s0=$(field "$mm0" slab_used_kb)
 			m1=$(awk '$1 == "mem" { l = $0 } END { print l }' <<<"$out")
 			s1=$(field "$m1" slab_used_kb)
 			left=$(awk '$1 == "leftover"' <<<"$out")
@@ -415,18 +466,25 @@ bench_memory() {
 				grow_off+=("$(( s1 - s0 ))")
 			else
 				grow_on+=("$(( s1 - s0 ))")
+				lock_on+=("$(( $(field "$m1" memlock_conns) - $(field "$mm0" memlock_conns) + \
+					$(field "$m1" memlock_subflows) - $(field "$mm0" memlock_subflows) ))")
 				tracked=$(field "$m1" subflow_entries)
-				[ "$(field "$left" subflow_entries)" = 0 ] ||
+				[ "$(field "$left" subflow_entries)" = 0 ] && [ "$(field "$left" conn_entries)" = 0 ] ||
 					NOTES+=("d. LEAK: entries left after every connection closed: $left")
 			fi
 		done
 	done
 	set_engine off
 	kill "$SPAWNED_PID" 2>/dev/null || true
-	local off_kb on_kb
-	off_kb=$(median "${grow_off[@]}"); on_kb=$(median "${grow_on[@]}")
-	row "d. slab in use, kB, $MEM_CONNS conns" "$off_kb" "$on_kb" \
-	    "$(awk -v a="$off_kb" -v b="$on_kb" -v n="$tracked" 'BEGIN { printf "%+.0f B/subflow", (b - a) * 1024 / n }')" "(none)" "info"
+	[ "$tracked" -gt 0 ] || fail "no subflow tracked in d"
+	local off_kb on_kb lock other all
+	off_kb=$(median "${grow_off[@]}"); on_kb=$(median "${grow_on[@]}"); lock=$(median "${lock_on[@]}")
+	other=$(calc "(($on_kb - $off_kb) * 1024 - $lock) / $tracked")
+	all=$(calc "$per_sf_lock + ($other > 0 ? $other : 0)")
+	row "d. other slab per subflow (B), $MEM_CONNS conns" "-" "$(printf '%.0f' "$other")" \
+	    "-" "(none)" "info"
+	row "d. memory per subflow, all (B)" "-" "$(printf '%.0f' "$all")" "-" "<= 256 B" "$(verdict "$all" 256)"
+	NOTES+=("d. slab objects in use, $MEM_CONNS conns, $tracked subflows tracked: growth without the engine ${grow_off[*]} kB, with ${grow_on[*]} kB (medians $off_kb, $on_kb), of which the maps' ${lock_on[*]} B")
 }
 
 # ---- e. policy evaluation per new subflow -----------------------------------------------
@@ -488,15 +546,16 @@ bench_policy_eval() {
 			joins[$v]=$(( ${joins[$v]:-0} + j0 ))
 			rate=$(field "$out" rate); conns=$(field "$out" conns)
 			nconns[$v]=$(( ${nconns[$v]:-0} + conns ))
-			# The programs that evaluate the policy; the tracker's
-			# (most of bpf_ns) does not depend on it.
-			bpf=$(calc "($(field "$out" bpf_options_ns) + $(field "$out" bpf_connect4_ns) + \
+			# The programs that evaluate the policy: the sockops
+			# program (tracking, whose cost does not depend on the
+			# policy, and options) and the cgroup hooks (admission).
+			bpf=$(calc "($(field "$out" bpf_track_ns) + $(field "$out" bpf_connect4_ns) + \
 				$(field "$out" bpf_connect6_ns) + $(field "$out" bpf_bind4_ns) + \
 				$(field "$out" bpf_bind6_ns)) / $conns")
 			r_rate[$v]=$rate; r_bpf[$v]=$bpf
-			r_pns[$v]=$(for p in options connect4 bind4; do printf '%s ' "$(calc "$(field "$out" "bpf_${p}_ns") / $conns")"; done)
+			r_pns[$v]=$(for p in track connect4 bind4; do printf '%s ' "$(calc "$(field "$out" "bpf_${p}_ns") / $conns")"; done)
 			if [ "$v" != 0 ]; then
-				# Subflows the client's options program decided with this
+				# Subflows the client's sockops program decided with this
 				# policy (counters start at 0 with each load).
 				shown=$(ctl_in "$NS_C" policy show "$CG_C") || fail "policy show"
 				per_sf[$v]+="$(jq --argjson c "$conns" '.[0] | (([.rules[].hits] | add) + .no_match) / $c' <<<"$shown") "
@@ -515,7 +574,7 @@ bench_policy_eval() {
 		for v in 0 1 16 64; do
 			rates[$v]+="${r_rate[$v]} "; bpfs[$v]+="${r_bpf[$v]} "
 			read -r a_ b_ c_ <<<"${r_pns[$v]}"
-			pns[$v.options]+="$a_ "; pns[$v.connect4]+="$b_ "; pns[$v.bind4]+="$c_ "
+			pns[$v.track]+="$a_ "; pns[$v.connect4]+="$b_ "; pns[$v.bind4]+="$c_ "
 		done
 		for v in 1 16 64; do
 			pratios[$v]+="$(calc "${r_rate[$v]} / ${r_rate[0]}") "
@@ -542,7 +601,7 @@ bench_policy_eval() {
 		pct=$(calc "100 * $d * $base_rate / 1e9")
 		row "e. policy $v rules: policy BPF us/conn" "$(calc "$base_bpf / 1000")" \
 		    "$(calc "($base_bpf + $d) / 1000")" "$(printf '%+.1f%%' "$pct")" "<= 5%" "$(verdict "$pct" 5)"
-		NOTES+=("e. $v rules: +$(calc "$d / 1000") us BPF/conn over no policy (ns/conn options $(median ${pns[0.options]}) -> $(median ${pns[$v.options]}), connect4 $(median ${pns[0.connect4]}) -> $(median ${pns[$v.connect4]}), bind4 $(median ${pns[0.bind4]}) -> $(median ${pns[$v.bind4]})); $sf subflows/conn decided by the client's options program -> $(calc "$d / $sf / 1000") us per new subflow; joins/conn $(calc "${joins[$v]} / ${nconns[$v]}") (no policy: $(calc "${joins[0]} / ${nconns[0]}")); subflowctl policy load: median $(median ${cli_ms[$v]}) ms")
+		NOTES+=("e. $v rules: +$(calc "$d / 1000") us BPF/conn over no policy (ns/conn track $(median ${pns[0.track]}) -> $(median ${pns[$v.track]}), connect4 $(median ${pns[0.connect4]}) -> $(median ${pns[$v.connect4]}), bind4 $(median ${pns[0.bind4]}) -> $(median ${pns[$v.bind4]})); $sf subflows/conn decided by the client's sockops program -> $(calc "$d / $sf / 1000") us per new subflow; joins/conn $(calc "${joins[$v]} / ${nconns[$v]}") (no policy: $(calc "${joins[0]} / ${nconns[0]}")); subflowctl policy load: median $(median ${cli_ms[$v]}) ms")
 	done
 	E_CLI_MS_1=$(median ${cli_ms[1]}); E_CLI_MS_64=$(median ${cli_ms[64]})
 }
@@ -797,7 +856,12 @@ started=$(date +%s)
 
 only() { local letters=${BENCH_ONLY//cc/}; [[ $letters == *"$1"* ]]; }
 IPPROTO_MPTCP_NR=262
-only a && bench_connrate
+if only a; then
+	bench_connrate 1 6000 "$PAIRS" "a." 3 3
+	bench_connrate 65536 6007 "$PAIRS_64K" "a2." 6 -
+	row "a2. joins per conn, 65536 B (server MPJoinAckRx)" "-" "$CONNRATE_JOINS_PER_CONN" "-" ">= 0.95" \
+	    "$(awk -v v="$CONNRATE_JOINS_PER_CONN" 'BEGIN { print (v >= 0.95) ? "ok" : "under" }')"
+fi
 only b && bench_bulk
 only c && bench_query
 only d && bench_memory

@@ -19,6 +19,8 @@
  *                   "remote": {...}, "tcp_state": N}, ...],   MPTCP_FULL_INFO
  *    "lib_fd":    [{"id", "local", "remote"}, ...],  subflow_get_ids/_tuple(fd)
  *    "lib_token": [...],              subflow_get_ids/_tuple_by_token(0, token)
+ *                 (each also checked against the one-call subflow_get_tuples /
+ *                 _tuples_by_token: an error EPROTO when they differ)
  *    "lib_fd_error": "...", "lib_token_error": "..."   when a library call failed}
  * Arrays are sorted by subflow id; ports in host order. The `token` mode
  * prints {"token": N, "lib_token": [...]} for any token of the caller's netns.
@@ -265,6 +267,29 @@ static uint64_t get_netns_cookie(int fd)
 
 /* ---- What libsubflow says -------------------------------------------------- */
 
+/* The one-call answers (subflow_get_tuples, _by_token) must be the
+ * per-id calls' answer: -EPROTO when they are not. */
+static struct subflow_tuple tuples[MAX_SUBFLOWS];
+static size_t tuples_n;
+
+static int same_as_tuples(const struct subflow_view *v, size_t n, const struct subflow_tuple *t,
+			  size_t nt)
+{
+	struct endpoint local, remote;
+
+	if (n != nt)
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++) {
+		endpoint_from((const struct sockaddr *)&t[i].local, &local);
+		endpoint_from((const struct sockaddr *)&t[i].remote, &remote);
+		if (t[i].id != v[i].id || strcmp(local.addr, v[i].local.addr) ||
+		    local.port != v[i].local.port || strcmp(remote.addr, v[i].remote.addr) ||
+		    remote.port != v[i].remote.port)
+			return -EPROTO;
+	}
+	return 0;
+}
+
 static int lib_subflows_by_fd(int fd, struct subflow_view *out, size_t *nr)
 {
 	struct sockaddr_storage local, remote;
@@ -289,7 +314,9 @@ static int lib_subflows_by_fd(int fd, struct subflow_view *out, size_t *nr)
 	}
 	qsort(out, count, sizeof(out[0]), cmp_subflow_id);
 	*nr = count;
-	return 0;
+	tuples_n = 0;
+	err = subflow_get_tuples(fd, tuples, MAX_SUBFLOWS, &tuples_n);
+	return err ? err : same_as_tuples(out, count, tuples, tuples_n);
 }
 
 static int lib_subflows_by_token(uint64_t netns_cookie, uint32_t token,
@@ -317,7 +344,9 @@ static int lib_subflows_by_token(uint64_t netns_cookie, uint32_t token,
 	}
 	qsort(out, count, sizeof(out[0]), cmp_subflow_id);
 	*nr = count;
-	return 0;
+	tuples_n = 0;
+	err = subflow_get_tuples_by_token(netns_cookie, token, tuples, MAX_SUBFLOWS, &tuples_n);
+	return err ? err : same_as_tuples(out, count, tuples, tuples_n);
 }
 
 /* ---- The view as JSON ------------------------------------------------------ */
