@@ -302,8 +302,16 @@ bench_connrate() {
 		done
 		stats_rounds=$(( stats_rounds + 1 ))
 	done
-	set_engine off
 	kill "$SPAWNED_PID" 2>/dev/null || true
+	# Nothing left behind: every connection made with the engine on was
+	# forgotten (both ends) within a second of the lab settling.
+	local left
+	wait_for 60 lab_settled || log "sockets still closing 60 s after the last round"
+	sleep 1
+	left=$(ctl status | jq '[.maps[] | select(.name == "conns" or .name == "subflow_overflow") | .entries] | add')
+	row "$label entries left after $(( conns_on + s_conns )) conns, $bytes B" "-" "$left" "-" "0" \
+	    "$( [ "$left" = 0 ] && echo ok || echo over)"
+	set_engine off
 
 	# The kernel switches between two regimes, engine or not (1-byte
 	# connections): joins opened for ~4% of the connections, or for none
