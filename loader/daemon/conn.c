@@ -483,6 +483,12 @@ static void reconcile(struct daemon *d, struct conn *c, const char *trigger)
 		if (!involved[i])
 			continue;
 		c->state[i] = host_path_state(&d->host, p, i, c->family, c->raddr, &addr[i]);
+		/* aggregate: a path with link, address and route keeps its
+		 * subflow through a stall (MPTCP reinjects meanwhile); no probes. */
+		if (p->mode == SUBFLOW_POLICY_MODE_AGGREGATE) {
+			usable[i] = c->state[i] == PATH_USABLE;
+			continue;
+		}
 		if (c->state[i] == PATH_USABLE &&
 		    host_probe_silent(&d->host, &addr[i], c->family, c->raddr, ack_timeout,
 				      ack_timeout / 3))
