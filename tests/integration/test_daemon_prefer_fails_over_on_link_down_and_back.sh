@@ -14,9 +14,8 @@ require_built
 require_cmd jq ss nsenter
 lab_init
 lab_setup
-prefer_lab "path wifi dev $C1
-path lte dev $C2
-prefer wifi over lte"
+# The example policy, as shipped (the lab's c1/c2 are its wifi/lte).
+prefer_lab "$(cat "$LAB_REPO/policies/wifi-preferred-lte-standby.policy")"
 
 # lte_backup PORT: the client's lte subflow asks for backup (ss: b).
 established_on_server() {

@@ -25,9 +25,9 @@ for file in "$POLICY_DIR"/*.policy; do
 	assert_eq "$(jq .paths <<<"$out") $(jq .rules <<<"$out")" \
 		"$(jq '.paths | length' <<<"$show") $(jq '.rules | length' <<<"$show")" "$name: paths and rules loaded"
 	head -n 3 "$file" | grep -q "^# $name: " || fail "$name: no header comment naming it"
-	test=$(grep -o 'test_policy_[a-z0-9_]*\.sh' "$file" | head -n1)
+	test=$(grep -o 'test_[a-z0-9_]*\.sh' "$file" | head -n1)
 	[ -n "$test" ] || fail "$name: its header names no test"
-	for t in $(grep -o 'test_policy_[a-z0-9_]*\.sh' "$file"); do
+	for t in $(grep -o 'test_[a-z0-9_]*\.sh' "$file"); do
 		[ -f "$LAB_REPO/tests/integration/$t" ] || fail "$name: names $t, which does not exist"
 		grep -q "$name" "$LAB_REPO/tests/integration/$t" || fail "$name: $t does not use it"
 	done
