@@ -2,8 +2,10 @@
 # `sudo make demo`: the built-in two-path lab. Two network namespaces joined by
 # two shaped veth paths; the engine attached to the client's and the server's
 # cgroups; MPTCP traffic over IPv4 and IPv6; the subflow table as the engine
-# reports it, checked against the kernel's own view; coupled congestion
-# control at a shared bottleneck (reno vs mptcp_lia); then a clean teardown.
+# reports it, checked against the kernel's own view; a live handover by the
+# path manager daemon (Wi-Fi pulled and back, failover and failback timed);
+# coupled congestion control at a shared bottleneck (reno vs mptcp_lia);
+# then a clean teardown.
 set -u
 cd "$(dirname "$0")/.."
 SUBFLOWCTL=${SUBFLOWCTL:-$PWD/build/subflowctl}
@@ -12,6 +14,9 @@ PEER=${PEER:-$PWD/build/tests/mptcp_peer}
 . tests/lib.sh
 # shellcheck source=tests/cc_lib.sh
 . tests/cc_lib.sh
+# shellcheck source=tests/pm_lib.sh
+. tests/pm_lib.sh
+IFRATE=${IFRATE:-$PWD/build/tests/ifrate}
 BULK=${BULK:-$PWD/build/tests/bench/bulk}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -129,6 +134,63 @@ step "Close the connections: their entries go with them"
 touch "$RELEASE"
 wait_for 10 sh -c "[ \"\$($SUBFLOWCTL --pin-dir $SUBFLOW_PIN_DIR -j -n $NS_C subflow list)\" = '[]' ]" &&
 	printf '  no connection left in the table\n' || printf '  entries still present!\n'
+
+step "Path management: a live handover (subflowctl daemon, prefer wifi over lte)"
+# The client's cgroup gets policies/wifi-preferred-lte-standby.policy; the
+# daemon becomes the client namespace's path manager. The server is left as
+# it is: the in-kernel path manager.
+CG_HO=$(cg_create demo-handover) || exit 1
+show sfctl -n "$NS_C" cgroup attach "$CG_HO" policy policies/wifi-preferred-lte-standby.policy || exit 1
+grep -v '^#' policies/wifi-preferred-lte-standby.policy | sed '/^$/d; s/^/    /'
+in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" daemon > "$LAB_TMP/daemon.txt" 2>&1 &
+DAEMON=$!
+proc_register "$DAEMON"
+wait_for 5 grep -q "managing MPTCP paths" "$LAB_TMP/daemon.txt" ||
+	{ cat "$LAB_TMP/daemon.txt"; fail "the daemon did not start"; }
+in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" subflow monitor > "$LAB_TMP/ho-monitor.txt" 2>&1 &
+proc_register $!
+printf '  daemon pid %s: %s\n' "$DAEMON" "$(tail -1 "$LAB_TMP/daemon.txt")"
+printf '  download, 8 s of checked bytes, server -> client\n'
+HO=$LAB_TMP/handover
+stream_start "$HO" "$CG_SRV" "$CG_HO" "$S1_V4" 8090 download 8
+lte_standing_by() { ss_subflows "$NS_C" 8090 | grep -q "^$C2_V4[:%].* ESTAB [^ ]*b"; }
+wait_for 5 lte_standing_by || true
+show sfctl -n "$NS_C" subflow list token "$STREAM_TOKEN"
+printf '  ss: %s\n' "$(ss_subflows "$NS_C" 8090 | tr '\n' ';')"
+in_ns "$NS_C" "$IFRATE" -o "$HO/ifrate" "$C1" "$C2" > /dev/null 2>&1 &
+IFR=$!
+proc_register "$IFR"
+sleep 1.5
+printf '\n  pulling Wi-Fi: ip link set %s down\n' "$C1"
+ip -n "$NS_C" link set "$C1" down
+t0=$(now_ns)
+sleep 2.5
+printf '  ss: %s\n' "$(ss_subflows "$NS_C" 8090 | tr '\n' ';')"
+printf '  (the closed wifi subflow still retries its FIN on the dead link until it is back)\n' 
+printf '\n  Wi-Fi back: ip link set %s up\n' "$C1"
+ip -n "$NS_C" link set "$C1" up
+t1=$(now_ns)
+wifi_back() { ss_subflows "$NS_C" 8090 | grep -q "^$C1_V4[:%].* ESTAB " && lte_standing_by; }
+wait_for 5 wifi_back || true
+sleep 1
+show sfctl -n "$NS_C" subflow list token "$STREAM_TOKEN"
+printf '  ss (live states; the table keeps each subflow'"'"'s state when recorded): %s\n' \
+	"$(ss_subflows "$NS_C" 8090 | tr '\n' ';')"
+stream_finish "$HO"
+kill "$IFR" 2>/dev/null
+printf '  %s bytes received intact across the handover\n' "$STREAM_BYTES"
+# The receiver's timeline (bytes per ms) is written when it exits.
+printf '  failover: data flowing again at half of lte'"'"'s rate %s ms after wifi went down\n' \
+	"$(recovery_ms "$HO/client.timeline" "$t0" "$(rate_bytes_per_ms "$LAB_RATE")")"
+printf '  failback: wifi carrying half its rate again %s ms after it came back\n' \
+	"$(failback_ms "$HO/ifrate" "$t1" 2 "$(rate_bytes_per_ms "$LAB_RATE")")"
+printf '\n  subflowctl subflow monitor (client namespace), the daemon'"'"'s decisions among the subflow events:\n'
+sed 's/^/    /' "$LAB_TMP/ho-monitor.txt"
+kill -TERM "$DAEMON"
+wait "$DAEMON" 2>/dev/null
+printf '\n  the daemon'"'"'s own log, after SIGTERM:\n'
+sed 's/^/    /' "$LAB_TMP/daemon.txt"
+show sfctl -n "$NS_C" cgroup detach "$CG_HO"
 
 step "Coupled congestion control: one shared bottleneck, MPTCP (2 subflows) vs one TCP Reno flow"
 # A second lab: client, router, server; both MPTCP paths cross the router's

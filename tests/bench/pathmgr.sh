@@ -68,7 +68,7 @@ new_lab() {
 	ip -n "${LABNS_C[$1]}" mptcp endpoint flush
 }
 
-# ---- p. operations -------------------------------------------------------------------
+# ---- r. operations -------------------------------------------------------------------
 
 pmops_field() {	# JSON OP STAT
 	jq -r ".$2.$3" <<<"$1"
@@ -110,10 +110,10 @@ bench_pm_ops() {
 			"p95 fd $(pmops_field "$out_fd" "$op" p95)" "< 1 ms" \
 			"$(verdict "$(pmops_field "$out_fd" "$op" median)" 1)"
 	done
-	NOTES+=("r. $PM_OPS_ROUNDS rounds each (by token without the engine: $((PM_OPS_ROUNDS / 4))); by token without the engine the subflows come from the one-shot iterator, which walks every bucket of the kernel's TCP hash tables ($(dmesg 2>/dev/null | sed -n 's/.*TCP established hash table entries: \([0-9]*\).*/\1/p' | head -1) here); first call of a process: fd $(jq -r .first_ms <<<"$out_fd") ms, no engine $(jq -r .first_ms <<<"$out_iter") ms (loads the iterator)")
+	NOTES+=("r. $PM_OPS_ROUNDS rounds each (by token without the engine: $((PM_OPS_ROUNDS / 4))); by token without the engine the subflows come from the one-shot iterator, which walks every bucket of the kernel's TCP hash tables ($(in_ns "$ns_c" sysctl -n net.ipv4.tcp_ehash_entries | tr -d -) established buckets here); first call of a process: fd $(jq -r .first_ms <<<"$out_fd") ms, no engine $(jq -r .first_ms <<<"$out_iter") ms (loads the iterator)")
 }
 
-# ---- q. failover -----------------------------------------------------------------------
+# ---- s. failover -----------------------------------------------------------------------
 
 fo_setup() {
 	local c
