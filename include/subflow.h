@@ -22,6 +22,26 @@
  *   -ESRCH       no such connection (token) or subflow (id) is tracked
  *   -EOPNOTSUPP  fd is not an MPTCP socket (or fell back to plain TCP)
  *   -EPERM       not privileged enough to open the pinned maps
+ *
+ * Without privileges: the calls that change a connection given by its
+ * socket (subflow_open, _close, _set_backup, _setsockopt_fd,
+ * _getsockopt_fd, _events_open_fd) also work for a process that cannot
+ * reach the engine's pins (not root, or under `ip netns exec`): the library
+ * then passes the socket itself (SCM_RIGHTS) to `subflowctl daemon` of the
+ * socket's network namespace, over its control socket
+ * (/run/subflow/control.sock in the host's namespace, else
+ * /run/subflow/control-NETNS_COOKIE.sock; mode 0660, the daemon's
+ * control-group), and the daemon acts on that connection only: possession
+ * of the socket is the proof of ownership. Calls by token stay root's. The
+ * same signatures and errors, and:
+ *   -EHOSTDOWN   the daemon of the socket's namespace is not running
+ *   -EACCES      the caller may not use its control socket (not in the group)
+ *   -EXDEV       the socket is in a namespace that daemon does not manage
+ *   -EPERM       a call by token from a process that is not root
+ *   -EOPNOTSUPP  not an MPTCP socket, or one that fell back to TCP (the
+ *                message says which)
+ *   -EAGAIN      the daemon is at its limit of clients for this user
+ * The daemon's explanation goes to the print callback, as the library's own.
  */
 #ifndef SUBFLOW_H
 #define SUBFLOW_H
@@ -187,6 +207,17 @@ SUBFLOW_API uint64_t subflow_events_lost(const struct subflow_events *events);
 /* Release the slot and the ring. NULL is fine. */
 SUBFLOW_API void subflow_events_close(struct subflow_events *events);
 
+/* Only the events of the connection behind the application's socket `fd`,
+ * while it lives: after the DOWN of its last subflow (conn_flags with
+ * SUBFLOW_CONN_F_CLOSED) nothing more is delivered. The engine must track
+ * the connection (its cgroup attached), else -ESRCH. Without the pins (not
+ * root), through the daemon: the same records, one message each on a
+ * socket that subflow_events_fd() returns; subflow_events_lost() counts
+ * those the daemon could not send (the application did not read them in
+ * time); a daemon's decision (SUBFLOW_EVENT_PM_DECISION) comes without its
+ * text (size is sizeof(struct subflow_event)). Poll, lost and close as above. */
+SUBFLOW_API struct subflow_events *subflow_events_open_fd(int fd, subflow_event_cb cb, void *ctx);
+
 /* ---- Engine lifecycle --------------------------------------------------- */
 
 /* Load the engine into the pin directory unless it is loaded already: maps,
@@ -289,6 +320,14 @@ SUBFLOW_API int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_soc
  * -EINVAL / -ERANGE / -EPERM: the kernel refused the value. */
 SUBFLOW_API int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 		       const struct subflow_sockopt_value *in);
+
+/* The same on subflow `id` of the connection behind the application's
+ * socket `fd` (MPTCP_INFO gives the token; the socket must be in the
+ * caller's namespace, else -EXDEV); without privileges, through the daemon. */
+SUBFLOW_API int subflow_getsockopt_fd(int fd, uint32_t id, enum subflow_sockopt opt,
+				      struct subflow_sockopt_value *out);
+SUBFLOW_API int subflow_setsockopt_fd(int fd, uint32_t id, enum subflow_sockopt opt,
+				      const struct subflow_sockopt_value *in);
 
 /* "mark", "priority", "pacing", "tos", "cc", "user-timeout", "nodelay",
  * "keepalive"; NULL for an unknown value. */

@@ -53,6 +53,9 @@ int do_daemon(int argc, char **argv);
 /* Show library messages of at least this importance (the daemon: info). */
 void cli_log_at_least(enum subflow_log_level level);
 int do_run(int argc, char **argv);
+/* cli_control.c: status of the namespace's daemon and its control socket
+ * (the "daemon" member in JSON, a section in text). */
+void cli_status_daemon(void);
 
 /* cli_subflow.c: one subflow, printed as `subflow list` does, with the
  * connection it belongs to (a subflow record does not repeat it). */

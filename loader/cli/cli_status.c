@@ -433,6 +433,7 @@ int do_status(int argc, char **argv)
 				jsonw_string(json_wtr, features[i].name);
 		jsonw_end_array(json_wtr);
 		jsonw_end_object(json_wtr);
+		cli_status_daemon();
 		jsonw_end_object(json_wtr);
 		free(att);
 		free(progs);
@@ -479,6 +480,7 @@ int do_status(int argc, char **argv)
 	print_mechanism_text(&mech, mptcpify_active);
 	for (size_t i = 0; i < nr_features; i++)
 		print_feature(&features[i]);
+	cli_status_daemon();
 	free(att);
 	free(progs);
 	return 0;

@@ -38,6 +38,7 @@ struct daemon_options {
 	bool json;		/* decisions as JSON lines on stdout */
 	bool verbose;
 	const char *netns_name;	/* for messages: the -n argument, or NULL */
+	gid_t control_gid;	/* group of the control socket */
 };
 
 uint64_t daemon_now_ms(void);
@@ -187,6 +188,20 @@ struct daemon {
 	volatile int stop;
 	unsigned long events_seen, events_bad, decisions, rtos_seen;
 };
+
+/* ---- control.c: the control socket for applications ------------------------------------ */
+
+/* Serve the control socket of d's namespace (subflow_control.h), its
+ * descriptors in epfd. */
+int control_open(struct daemon *d, int epfd);
+void control_close(struct daemon *d);
+/* An epoll event of the control socket, a client or a finished request:
+ * handled (true), or not the control socket's (false). */
+bool control_on_epoll(struct daemon *d, void *tag, uint32_t events);
+/* Each of the engine's events: to the subscribers of its connection. */
+void control_on_engine_event(struct daemon *d, const struct subflow_event *ev);
+/* The control socket's path, NULL when none is served. */
+const char *control_path(void);
 
 /* ---- guard.c --------------------------------------------------------------------------- */
 

@@ -147,8 +147,7 @@ static int open_run_file(const char *name, int flags, char *path, size_t size)
 	int dir_fd, fd;
 
 	snprintf(path, size, "%s/%s", SUBFLOW_RUN_DIR, name);
-	dir_fd = subflow_open_private_dir(SUBFLOW_RUN_DIR, true, 0, NULL, "daemon directory",
-					  SUBFLOW_LOG_ERROR);
+	dir_fd = subflow_open_run_dir(true, "daemon directory", SUBFLOW_LOG_ERROR);
 	if (dir_fd < 0)
 		return dir_fd;
 	fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -223,8 +222,7 @@ int guard_notify_daemons(void)
 	int dir_fd, count = 0;
 	DIR *dir;
 
-	dir_fd = subflow_open_private_dir(SUBFLOW_RUN_DIR, false, 0, NULL, "daemon directory",
-					  SUBFLOW_LOG_DEBUG);
+	dir_fd = subflow_open_run_dir(false, "daemon directory", SUBFLOW_LOG_DEBUG);
 	if (dir_fd < 0)
 		return 0;	/* none ever ran */
 	dir = fdopendir(dir_fd);

@@ -305,6 +305,7 @@ static int on_engine_event(const struct subflow_event *ev, void *ctx)
 {
 	struct daemon *d = ctx;
 
+	control_on_engine_event(d, ev);
 	/* Ours only: this namespace's retransmission timeouts. */
 	if (ev->type != SUBFLOW_EVENT_RTO || ev->netns_cookie != d->netns_cookie)
 		return 0;
@@ -487,6 +488,9 @@ int daemon_run(const struct daemon_options *opt)
 	if (err)
 		pr_warn("no RTO reports from the kernel (%s): stalled paths are found by probes only\n",
 			strerror(-err));
+	err = control_open(&d, epfd);
+	if (err)
+		goto out;
 	err = load_policies(&d);
 	if (err < 0)
 		pr_warn("cannot read the policies: %s\n", strerror(-err));
@@ -553,6 +557,8 @@ int daemon_run(const struct daemon_options *opt)
 				handle_signals(&d, sfd);
 			} else if (tag == &tag_rto) {
 				subflow_events_poll(d.events, 0);
+			} else if (control_on_epoll(&d, tag, events[i].events)) {
+				;
 			} else {
 				host_probe_on_reply(&d.host, tag);
 			}
@@ -567,6 +573,7 @@ int daemon_run(const struct daemon_options *opt)
 		pr_info("%s: leaving every connection as it is (%lu events, %lu malformed, %lu RTO reports, %lu decisions)\n",
 			strsignal(d.stop), d.events_seen, d.events_bad, d.rtos_seen, d.decisions);
 out:
+	control_close(&d);
 	subflow_events_close(d.events);
 	if (d.pmlog_fd >= 0)
 		close(d.pmlog_fd);

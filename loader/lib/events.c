@@ -9,9 +9,15 @@
  * slot to the next reader that needs one. event_active has the slot's bit
  * set after the lease and cleared before it. Closing clears the bit, the
  * lease, then the ring.
+ *
+ * One connection's events (subflow_events_open_fd): a reader as above whose
+ * records are filtered by the connection's key; or, for a caller that
+ * cannot reach the pins, a subscription through the daemon's control socket
+ * (control.c), whose records arrive as messages on that socket.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +38,20 @@ struct subflow_events {
 	int cb_ret;		/* the callback's negative return, for poll */
 	int delivered;
 	uint64_t renewed_ns;
+	bool filtered;		/* only one connection's */
+	struct subflow_conn_filter filter;
+	int control_fd;		/* >= 0: a subscription through the daemon, else -1 */
+	uint64_t control_lost;	/* as the daemon last counted them */
 };
+
+bool subflow_conn_filter_pass(struct subflow_conn_filter *f, const struct subflow_event *ev)
+{
+	if (f->ended || ev->netns_cookie != f->netns_cookie || ev->token != f->token)
+		return false;
+	if (ev->type == SUBFLOW_EVENT_DOWN && (ev->conn_flags & SUBFLOW_CONN_F_CLOSED))
+		f->ended = true;	/* its last event: the token is free again */
+	return true;
+}
 
 static uint64_t boot_ns(void)
 {
@@ -56,6 +75,8 @@ static int on_record(void *data, void *raw, size_t size)
 		memcpy(&copy, raw, size);
 		event = &copy;
 	}
+	if (ev->filtered && !subflow_conn_filter_pass(&ev->filter, event))
+		return 0;
 	ev->delivered++;
 	ev->cb_ret = ev->cb(event, ev->ctx);
 	if (ev->cb_ret > 0)
@@ -187,6 +208,22 @@ static int renew(struct subflow_events *ev)
 	return claim_slot(ev);
 }
 
+static struct subflow_events *events_new(subflow_event_cb cb, void *ctx)
+{
+	struct subflow_events *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ev->slot = -1;
+	ev->ring_fd = -1;
+	ev->control_fd = -1;
+	ev->cb = cb;
+	ev->ctx = ctx;
+	return ev;
+}
+
 struct subflow_events *subflow_events_open(subflow_event_cb cb, void *ctx)
 {
 	struct bpf_map_info info = {};
@@ -202,14 +239,9 @@ struct subflow_events *subflow_events_open(subflow_event_cb cb, void *ctx)
 		errno = ENOENT;
 		return NULL;
 	}
-	ev = calloc(1, sizeof(*ev));
-	if (!ev) {
-		errno = ENOMEM;
+	ev = events_new(cb, ctx);
+	if (!ev)
 		return NULL;
-	}
-	ev->slot = -1;
-	ev->cb = cb;
-	ev->ctx = ctx;
 	ev->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "subflow_events", 0, 0,
 				     SUBFLOW_EVENT_RING_BYTES, NULL);
 	if (ev->ring_fd < 0) {
@@ -236,9 +268,76 @@ fail:
 	return NULL;
 }
 
+struct subflow_events *subflow_events_open_fd(int fd, subflow_event_cb cb, void *ctx)
+{
+	struct subflow_events *ev;
+	uint64_t netns_cookie;
+	uint32_t token;
+	int err, s;
+
+	if (!cb) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (subflow_control_wanted(fd, 0)) {
+		s = subflow_control_subscribe(fd, 0, 0);
+		if (s < 0) {
+			errno = -s;
+			return NULL;
+		}
+		ev = events_new(cb, ctx);
+		if (!ev) {
+			close(s);
+			return NULL;
+		}
+		ev->control_fd = s;
+		return ev;
+	}
+	err = subflow_conn_of_fd(fd, &netns_cookie, &token);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	ev = subflow_events_open(cb, ctx);
+	if (!ev)
+		return NULL;
+	ev->filtered = true;
+	ev->filter.netns_cookie = netns_cookie;
+	ev->filter.token = token;
+	return ev;
+}
+
+/* The daemon's messages: each an event of the subscribed connection. */
+static int control_poll(struct subflow_events *ev, int timeout_ms)
+{
+	struct subflow_control_response resp;
+	int err, r;
+
+	ev->delivered = 0;
+	for (;;) {
+		err = subflow_control_recv(ev->control_fd, &resp, timeout_ms);
+		if (err == -ETIMEDOUT)
+			return ev->delivered;
+		if (err)
+			return err;
+		timeout_ms = 0;	/* then only what waits already */
+		if (resp.op != SUBFLOW_CONTROL_EVENT)
+			continue;
+		ev->control_lost = resp.events_lost;
+		if (resp.event.size > sizeof(resp.event))
+			resp.event.size = sizeof(resp.event);
+		ev->delivered++;
+		r = ev->cb(&resp.event, ev->ctx);
+		if (r < 0)
+			return r;
+	}
+}
+
 int subflow_events_fd(const struct subflow_events *ev)
 {
-	return ev ? ring_buffer__epoll_fd(ev->rb) : -EINVAL;
+	if (!ev)
+		return -EINVAL;
+	return ev->control_fd >= 0 ? ev->control_fd : ring_buffer__epoll_fd(ev->rb);
 }
 
 int subflow_events_poll(struct subflow_events *ev, int timeout_ms)
@@ -247,6 +346,8 @@ int subflow_events_poll(struct subflow_events *ev, int timeout_ms)
 
 	if (!ev)
 		return -EINVAL;
+	if (ev->control_fd >= 0)
+		return control_poll(ev, timeout_ms);
 	err = renew(ev);
 	if (err)
 		return err;
@@ -262,10 +363,14 @@ int subflow_events_poll(struct subflow_events *ev, int timeout_ms)
 
 uint64_t subflow_events_lost(const struct subflow_events *ev)
 {
-	int ncpus = libbpf_num_possible_cpus(), fd = subflow_map_fd(MAP_EVENT_LOST);
 	uint64_t *values, sum = 0;
+	int ncpus, fd;
 	__u32 key;
 
+	if (ev && ev->control_fd >= 0)
+		return ev->control_lost;
+	ncpus = libbpf_num_possible_cpus();
+	fd = subflow_map_fd(MAP_EVENT_LOST);
 	if (!ev || ev->slot < 0 || fd < 0 || ncpus <= 0)
 		return 0;
 	values = calloc(ncpus, sizeof(*values));
@@ -300,7 +405,9 @@ void subflow_events_close(struct subflow_events *ev)
 		subflow_unlock(lock_fd);
 	}
 	ring_buffer__free(ev->rb);
-	if (ev->ring_fd > 0)
+	if (ev->ring_fd >= 0)
 		close(ev->ring_fd);
+	if (ev->control_fd >= 0)
+		close(ev->control_fd);
 	free(ev);
 }

@@ -117,11 +117,65 @@ int subflow_pin_get(const char *name);
  * O_DIRECTORY fd or -errno (with a message naming `what`, at `level`). */
 int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
 			     const char *what, enum subflow_log_level level);
+/* The same for SUBFLOW_RUN_DIR, which may also be mode 0711 (the daemon's
+ * control sockets are in it: reachable by name, not listable). */
+int subflow_open_run_dir(bool create, const char *what, enum subflow_log_level level);
 /* Explain why the engine's pins are not visible: not loaded, or bpffs not
  * mounted in this mount namespace (as under `ip netns exec`). */
 void subflow_explain_not_loaded(char *buf, size_t size);
 /* Make sure bpffs is mounted where the pin directory lives. */
 int subflow_ensure_bpffs(void);
+
+/* ---- control.c: the daemon's control socket, client side ----------------- */
+#include "subflow_control.h"
+/* Whether a call that changes a connection (by fd, or by token with
+ * netns_cookie) goes through the daemon of its namespace: the caller cannot
+ * reach the pins (not root, or `ip netns exec`) and cannot act itself, or
+ * is root without the pins while that namespace's daemon runs. */
+bool subflow_control_wanted(int fd, uint64_t netns_cookie);
+/* Never (the daemon itself). */
+void subflow_control_disable(void);
+/* The caller is in the host's network namespace (PID 1's), whose daemon's
+ * socket is SUBFLOW_CONTROL_HOST_SOCK (false when /proc/1 is not readable). */
+bool subflow_control_host_netns(void);
+/* The path of the control socket of a namespace's daemon (host: PID 1's namespace). */
+int subflow_control_socket_path(uint64_t netns_cookie, bool host, char *buf, size_t size);
+void subflow_control_request_init(struct subflow_control_request *req, enum subflow_control_op op);
+/* One request to the daemon of fd's namespace (fd < 0: netns_cookie's, 0 the
+ * caller's), with fd passed when >= 0; the daemon's -errno, its message
+ * printed. -EHOSTDOWN: no daemon; -EACCES: not allowed on the socket. */
+int subflow_control_call(int fd, uint64_t netns_cookie, struct subflow_control_request *req,
+			 struct subflow_control_response *resp);
+/* One response (checked: magic, version, size); -ETIMEDOUT, -ECONNRESET (EOF). */
+int subflow_control_recv(int s, struct subflow_control_response *resp, int timeout_ms);
+/* A subscription to the events of fd's connection (fd < 0: by token): the
+ * connection to the daemon that carries them, or -errno. */
+int subflow_control_subscribe(int fd, uint64_t netns_cookie, uint32_t token);
+/* The calls of ops.c and sockopt.c through the daemon: by fd when fd >= 0,
+ * else by (netns_cookie, token). */
+int subflow_control_open(int fd, uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
+			 const struct sockaddr *remote, unsigned int flags, unsigned int timeout_ms,
+			 uint32_t *id);
+int subflow_control_close(int fd, uint64_t netns_cookie, uint32_t token, uint32_t id);
+int subflow_control_set_backup(int fd, uint64_t netns_cookie, uint32_t token, uint32_t id,
+			       bool backup);
+int subflow_control_sockopt(int fd, uint64_t netns_cookie, uint32_t token, uint32_t id,
+			    enum subflow_sockopt opt, bool set, struct subflow_sockopt_value *v);
+void subflow_control_sockopt_to_wire(const struct subflow_sockopt_value *v,
+				     struct subflow_control_sockopt *w);
+void subflow_control_sockopt_from_wire(const struct subflow_control_sockopt *w,
+				       struct subflow_sockopt_value *v);
+
+/* ---- events.c: one connection's events ------------------------------------- */
+/* The events of connection (netns_cookie, token) while it lives: after the
+ * DOWN of its last subflow the token may name another connection, so
+ * nothing passes any more (ended). */
+struct subflow_conn_filter {
+	uint64_t netns_cookie;
+	uint32_t token;
+	bool ended;
+};
+bool subflow_conn_filter_pass(struct subflow_conn_filter *f, const struct subflow_event *ev);
 
 /* ---- engine_objects.c: the engine's BPF objects ------------------------------ */
 struct bpf_object;

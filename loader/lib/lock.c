@@ -118,8 +118,7 @@ static int open_lock_file(char *path, size_t size)
 	}
 	snprintf(path, size, "%s/%s", SUBFLOW_RUN_DIR, name);
 	for (tries = 0; fd < 0 && tries < 3; tries++) {
-		dir_fd = subflow_open_private_dir(SUBFLOW_RUN_DIR, true, 0, NULL,
-						  "lock directory", SUBFLOW_LOG_ERROR);
+		dir_fd = subflow_open_run_dir(true, "lock directory", SUBFLOW_LOG_ERROR);
 		if (dir_fd < 0)
 			return dir_fd;
 		fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

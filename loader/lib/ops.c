@@ -27,7 +27,11 @@
  *
  * All of it acts in the calling thread's network namespace; the _by_token
  * calls for another namespace return -EXDEV for now (run the caller there,
- * e.g. `subflowctl -n NETNS`).
+ * e.g. `subflowctl -n NETNS`). *
+ * A caller that cannot do this itself (no CAP_NET_ADMIN and CAP_BPF: it
+ * cannot reach the pins) has each public call that changes a connection
+ * carried out by the daemon of the connection's namespace, to which it
+ * passes its socket (control.c); the daemon runs the same code here.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -133,14 +137,15 @@ struct by_token {
 	enum by_token_op op;
 	uint32_t token, id;
 	const struct sockaddr *local, *remote;
-	unsigned int flags;
+	unsigned int flags, timeout_ms;
 	uint32_t *new_id;
 	bool backup;
 	struct subflow_tcp_info *info;
 };
 
 static int open_subflow(int fd, uint32_t token, const struct sockaddr *local,
-			const struct sockaddr *remote, unsigned int flags, uint32_t *id);
+			const struct sockaddr *remote, unsigned int flags, unsigned int timeout_ms,
+			uint32_t *id);
 static int close_subflow(int fd, uint32_t token, uint32_t id);
 static int set_backup_opening_pm(int fd, uint32_t token, uint32_t id, bool backup);
 static int tcp_info_of(int fd, uint32_t token, uint32_t id, struct subflow_tcp_info *info);
@@ -151,7 +156,8 @@ static int run_by_token(void *arg)
 
 	switch (b->op) {
 	case OP_OPEN:
-		return open_subflow(-1, b->token, b->local, b->remote, b->flags, b->new_id);
+		return open_subflow(-1, b->token, b->local, b->remote, b->flags, b->timeout_ms,
+				    b->new_id);
 	case OP_CLOSE:
 		return close_subflow(-1, b->token, b->id);
 	case OP_BACKUP:
@@ -272,22 +278,26 @@ struct conn_view {
 	struct subflow_tcp_info tcp[MAX_SUBFLOWS];
 };
 
-static void sockaddr_to_endpoint(const struct sockaddr_storage *ss, struct subflow_endpoint *ep)
+int subflow_sockaddr_to_endpoint(const struct sockaddr *sa, struct subflow_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
 		ep->family = SUBFLOW_AF_INET6;
 		ep->port = ntohs(sin6->sin6_port);
 		memcpy(ep->addr, &sin6->sin6_addr, 16);
-	} else {
-		const struct sockaddr_in *sin = (const void *)ss;
+		return 0;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
 
 		ep->family = SUBFLOW_AF_INET;
 		ep->port = ntohs(sin->sin_port);
 		memcpy(ep->addr, &sin->sin_addr, 4);
+		return 0;
 	}
+	return -EAFNOSUPPORT;
 }
 
 static bool same_endpoint(const struct subflow_endpoint *a, const struct subflow_endpoint *b)
@@ -320,8 +330,8 @@ static int view_from_fd(int fd, struct conn_view *v, struct tcp_info *ti)
 	alen = sizeof(peer);
 	if (getpeername(fd, (struct sockaddr *)&peer, &alen))
 		return -errno;
-	sockaddr_to_endpoint(&self, &me);
-	sockaddr_to_endpoint(&peer, &him);
+	subflow_sockaddr_to_endpoint((const struct sockaddr *)&self, &me);
+	subflow_sockaddr_to_endpoint((const struct sockaddr *)&peer, &him);
 	v->n = 0;
 	for (unsigned int i = 0; i < full.num_subflows && i < MAX_SUBFLOWS; i++) {
 		struct subflow_info *sf = &v->sf[v->n];
@@ -331,8 +341,8 @@ static int view_from_fd(int fd, struct conn_view *v, struct tcp_info *ti)
 			continue;
 		memset(sf, 0, sizeof(*sf));
 		sf->id = sfi[i].id;
-		sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_local, &sf->local);
-		sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_remote, &sf->remote);
+		subflow_sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_local, &sf->local);
+		subflow_sockaddr_to_endpoint((const void *)&sfi[i].addrs.ss_remote, &sf->remote);
 		sf->tcp_state = ti[i].tcpi_state;
 		sf->local_addr_id = -1;	/* not given: the PM's list has it */
 		sf->flags = same_endpoint(&sf->local, &me) && same_endpoint(&sf->remote, &him) ?
@@ -638,7 +648,8 @@ int subflow_ops_destroy(uint32_t token, const struct subflow_info *sf)
 }
 
 static int open_subflow(int fd, uint32_t token, const struct sockaddr *local,
-			const struct sockaddr *remote, unsigned int flags, uint32_t *id)
+			const struct sockaddr *remote, unsigned int flags, unsigned int timeout_ms,
+			uint32_t *id)
 {
 	struct subflow_pm *pm = NULL, *events = NULL;
 	struct subflow_pm_addr l, r, asked_l, asked_r;
@@ -669,12 +680,12 @@ static int open_subflow(int fd, uint32_t token, const struct sockaddr *local,
 	wc.local = &asked_l;
 	wc.remote = &asked_r;
 	subflow_ops_addr_str(&asked_r, addr, sizeof(addr));
-	deadline = now_ms() + open_timeout_ms;
+	deadline = now_ms() + timeout_ms;
 	for (;;) {
 		left = (int)(deadline - now_ms());
 		if (left <= 0 || subflow_nl_wait(subflow_pm_nl(events), left) == -ETIMEDOUT) {
 			pr_err("subflow open: no answer from %s port %u within %u ms\n", addr, asked_r.port,
-			       open_timeout_ms);
+			       timeout_ms);
 			/* Undo the SYN: nothing must stay behind. */
 			if (!conn_view(fd, token, "subflow open", &after, NULL) &&
 			    (sf = new_subflow(&after, &before, &asked_l, &asked_r)))
@@ -733,19 +744,8 @@ out:
 	return err;
 }
 
-int subflow_open_by_token(uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
-			  const struct sockaddr *remote, unsigned int flags, uint32_t *id)
-{
-	struct by_token b = { .op = OP_OPEN, .token = token, .local = local, .remote = remote,
-			      .flags = flags, .new_id = id };
-
-	if (flags & ~SUBFLOW_OPEN_BACKUP)
-		return -EINVAL;
-	return in_conn_netns(netns_cookie, &b);
-}
-
 /* By fd: the application's own socket, in its own namespace. */
-static int fd_conn(int fd, uint32_t *token)
+int subflow_ops_fd_conn(int fd, uint32_t *token)
 {
 	uint64_t netns_cookie;
 	int err;
@@ -756,18 +756,40 @@ static int fd_conn(int fd, uint32_t *token)
 	return require_netns(netns_cookie, *token);
 }
 
+int subflow_ops_open(int fd, uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
+		     const struct sockaddr *remote, unsigned int flags, unsigned int timeout_ms,
+		     uint32_t *id)
+{
+	struct by_token b = { .op = OP_OPEN, .token = token, .local = local, .remote = remote,
+			      .flags = flags, .timeout_ms = timeout_ms ? timeout_ms : open_timeout_ms,
+			      .new_id = id };
+	int err;
+
+	if (flags & ~SUBFLOW_OPEN_BACKUP)
+		return -EINVAL;
+	if (fd < 0)
+		return in_conn_netns(netns_cookie, &b);
+	err = subflow_ops_fd_conn(fd, &token);
+	if (err)
+		return err;
+	return open_subflow(fd, token, local, remote, flags, b.timeout_ms, id);
+}
+
+int subflow_open_by_token(uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
+			  const struct sockaddr *remote, unsigned int flags, uint32_t *id)
+{
+	if (subflow_control_wanted(-1, netns_cookie))
+		return subflow_control_open(-1, netns_cookie, token, local, remote, flags,
+					    open_timeout_ms, id);
+	return subflow_ops_open(-1, netns_cookie, token, local, remote, flags, 0, id);
+}
+
 int subflow_open(int fd, const struct sockaddr *local, const struct sockaddr *remote,
 		 unsigned int flags, uint32_t *id)
 {
-	uint32_t token;
-	int err;
-
-	err = fd_conn(fd, &token);
-	if (err)
-		return err;
-	if (flags & ~SUBFLOW_OPEN_BACKUP)
-		return -EINVAL;
-	return open_subflow(fd, token, local, remote, flags, id);
+	if (subflow_control_wanted(fd, 0))
+		return subflow_control_open(fd, 0, 0, local, remote, flags, open_timeout_ms, id);
+	return subflow_ops_open(fd, 0, 0, local, remote, flags, 0, id);
 }
 
 /* ---- close ---------------------------------------------------------------------- */
@@ -812,15 +834,24 @@ int subflow_close_by_token(uint64_t netns_cookie, uint32_t token, uint32_t id)
 {
 	struct by_token b = { .op = OP_CLOSE, .token = token, .id = id };
 
+	if (subflow_control_wanted(-1, netns_cookie))
+		return subflow_control_close(-1, netns_cookie, token, id);
 	return in_conn_netns(netns_cookie, &b);
+}
+
+static int close_by_fd(int fd, uint32_t id)
+{
+	uint32_t token;
+	int err = subflow_ops_fd_conn(fd, &token);
+
+	return err ? err : close_subflow(fd, token, id);
 }
 
 int subflow_close(int fd, uint32_t id)
 {
-	uint32_t token;
-	int err = fd_conn(fd, &token);
-
-	return err ? err : close_subflow(fd, token, id);
+	if (subflow_control_wanted(fd, 0))
+		return subflow_control_close(fd, 0, 0, id);
+	return close_by_fd(fd, id);
 }
 
 /* ---- backup --------------------------------------------------------------------- */
@@ -867,15 +898,24 @@ int subflow_set_backup_by_token(uint64_t netns_cookie, uint32_t token, uint32_t 
 {
 	struct by_token b = { .op = OP_BACKUP, .token = token, .id = id, .backup = backup };
 
+	if (subflow_control_wanted(-1, netns_cookie))
+		return subflow_control_set_backup(-1, netns_cookie, token, id, backup);
 	return in_conn_netns(netns_cookie, &b);
+}
+
+static int set_backup_by_fd(int fd, uint32_t id, bool backup)
+{
+	uint32_t token;
+	int err = subflow_ops_fd_conn(fd, &token);
+
+	return err ? err : set_backup_opening_pm(fd, token, id, backup);
 }
 
 int subflow_set_backup(int fd, uint32_t id, bool backup)
 {
-	uint32_t token;
-	int err = fd_conn(fd, &token);
-
-	return err ? err : set_backup_opening_pm(fd, token, id, backup);
+	if (subflow_control_wanted(fd, 0))
+		return subflow_control_set_backup(fd, 0, 0, id, backup);
+	return set_backup_by_fd(fd, id, backup);
 }
 
 /* ---- TCP info ------------------------------------------------------------------- */
@@ -971,7 +1011,7 @@ int subflow_get_tcp_info_by_token(uint64_t netns_cookie, uint32_t token, uint32_
 int subflow_get_tcp_info(int fd, uint32_t id, struct subflow_tcp_info *info)
 {
 	uint32_t token;
-	int err = fd_conn(fd, &token);
+	int err = subflow_ops_fd_conn(fd, &token);
 
 	return err ? err : tcp_info_of(fd, token, id, info);
 }

@@ -56,6 +56,23 @@ int subflow_ops_destroy(uint32_t token, const struct subflow_info *sf);
 int subflow_ops_close(uint32_t token, uint32_t id);
 int subflow_ops_set_backup(struct subflow_pm *pm, uint32_t token, uint32_t id, bool backup);
 
+/* The token of the connection behind socket fd, which must be in the
+ * calling thread's namespace (-EXDEV with a message otherwise). */
+int subflow_ops_fd_conn(int fd, uint32_t *token);
+
+/* subflow_open (fd >= 0) or subflow_open_by_token (fd < 0) acting itself,
+ * never through the daemon's control socket, waiting timeout_ms (0: the
+ * process's subflow_set_open_timeout) for the handshake: the daemon serves
+ * its clients with it, each with the client's own timeout. */
+int subflow_ops_open(int fd, uint64_t netns_cookie, uint32_t token, const struct sockaddr *local,
+		     const struct sockaddr *remote, unsigned int flags, unsigned int timeout_ms,
+		     uint32_t *id);
+
+/* An endpoint of the map ABI from a sockaddr (AF_INET/AF_INET6, port to host
+ * order): the inverse of subflow_endpoint_to_sockaddr. -EAFNOSUPPORT otherwise. */
+struct subflow_endpoint;
+int subflow_sockaddr_to_endpoint(const struct sockaddr *sa, struct subflow_endpoint *ep);
+
 /* "10.0.0.1" / "fd00::1" of a pm address. */
 void subflow_ops_addr_str(const struct subflow_pm_addr *a, char *buf, size_t size);
 

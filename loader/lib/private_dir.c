@@ -12,6 +12,10 @@
  * theirs in its place), and the directory itself must be owned by root (or
  * us) with mode 0700. We create it with mkdir(0700) and then check the
  * directory we open, like one that existed.
+ *
+ * The run directory may also be 0711 (`subflowctl daemon` makes it so): its
+ * control sockets must be reachable by others; nobody else can list it, nor
+ * create, rename or remove anything in it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,18 +55,19 @@ static int check_ancestor(int fd, const char *path, const char *what,
 }
 
 static int check_private(int fd, const char *path, const char *what, long fs_magic,
-			 const char *fs_name, enum subflow_log_level level)
+			 const char *fs_name, bool searchable, enum subflow_log_level level)
 {
 	struct statfs sfs;
 	struct stat st;
 
 	if (fstat(fd, &st) || fstatfs(fd, &sfs))
 		return -errno;
-	if (!owner_trusted(st.st_uid) || (st.st_mode & 07777) != 0700) {
+	if (!owner_trusted(st.st_uid) ||
+	    ((st.st_mode & 07777) != 0700 && (!searchable || (st.st_mode & 07777) != 0711))) {
 		subflow_log(level, "refusing %s %s: it is owned by uid %u with mode %04o, and must be owned "
-		       "by root with mode 0700 (someone else may have created it: inspect it, "
+		       "by root with mode 0700%s (someone else may have created it: inspect it, "
 		       "remove it, and retry)\n", what, path, (unsigned int)st.st_uid,
-		       (unsigned int)(st.st_mode & 07777));
+		       (unsigned int)(st.st_mode & 07777), searchable ? " or 0711" : "");
 		return -EPERM;
 	}
 	if (fs_magic && sfs.f_type != fs_magic) {
@@ -72,8 +77,8 @@ static int check_private(int fd, const char *path, const char *what, long fs_mag
 	return 0;
 }
 
-int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
-			     const char *what, enum subflow_log_level level)
+static int open_dir(const char *path, bool create, long fs_magic, const char *fs_name,
+		    bool searchable, const char *what, enum subflow_log_level level)
 {
 	char copy[PATH_MAX], sofar[PATH_MAX] = "";
 	char *comp, *next, *save = NULL;
@@ -128,11 +133,22 @@ int subflow_open_private_dir(const char *path, bool create, long fs_magic, const
 		if (created)
 			fchmod(fd, 0700);
 	}
-	err = check_private(fd, path, what, fs_magic, fs_name, level);
+	err = check_private(fd, path, what, fs_magic, fs_name, searchable, level);
 	if (err)
 		goto fail;
 	return fd;
 fail:
 	close(fd);
 	return err;
+}
+
+int subflow_open_private_dir(const char *path, bool create, long fs_magic, const char *fs_name,
+			     const char *what, enum subflow_log_level level)
+{
+	return open_dir(path, create, fs_magic, fs_name, false, what, level);
+}
+
+int subflow_open_run_dir(bool create, const char *what, enum subflow_log_level level)
+{
+	return open_dir(SUBFLOW_RUN_DIR, create, 0, NULL, true, what, level);
 }

@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "units.h"
 #include "oneshot.h"
+#include "ops.h"
 
 /* The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT). */
 #define MAX_KEEPALIVE_SECONDS	32767
@@ -124,8 +125,8 @@ static bool valid_opt(enum subflow_sockopt opt)
 	return subflow_sockopt_name(opt) != NULL;
 }
 
-int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
-		       struct subflow_sockopt_value *out)
+static int getsockopt_here(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+			   struct subflow_sockopt_value *out)
 {
 	struct subflow_oneshot_record rec = {};
 	int err;
@@ -159,8 +160,8 @@ int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 	return 0;
 }
 
-int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
-		       const struct subflow_sockopt_value *in)
+static int setsockopt_here(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+			   const struct subflow_sockopt_value *in)
 {
 	struct subflow_oneshot_record rec = {};
 	uint64_t value;
@@ -208,6 +209,65 @@ int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
 	if (err)
 		return err;
 	return rec.err ? kernel_err(rec.err, true) : 0;
+}
+
+/* By token, in the caller's namespace; by the application's socket `fd`,
+ * in its namespace, which must be the caller's. A caller that cannot run
+ * the iterator (not root) has them carried out by the daemon, by fd only
+ * (by token: root only, the daemon refuses). */
+int subflow_getsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       struct subflow_sockopt_value *out)
+{
+	if (!valid_opt(opt) || !out)
+		return -EINVAL;
+	if (subflow_control_wanted(-1, 0))
+		return subflow_control_sockopt(-1, 0, token, id, opt, false, out);
+	return getsockopt_here(token, id, opt, out);
+}
+
+int subflow_setsockopt(uint32_t token, uint32_t id, enum subflow_sockopt opt,
+		       const struct subflow_sockopt_value *in)
+{
+	struct subflow_sockopt_value v;
+
+	if (!valid_opt(opt) || !in)
+		return -EINVAL;
+	if (subflow_control_wanted(-1, 0)) {
+		v = *in;
+		return subflow_control_sockopt(-1, 0, token, id, opt, true, &v);
+	}
+	return setsockopt_here(token, id, opt, in);
+}
+
+int subflow_getsockopt_fd(int fd, uint32_t id, enum subflow_sockopt opt,
+			  struct subflow_sockopt_value *out)
+{
+	uint32_t token;
+	int err;
+
+	if (!valid_opt(opt) || !out)
+		return -EINVAL;
+	if (subflow_control_wanted(fd, 0))
+		return subflow_control_sockopt(fd, 0, 0, id, opt, false, out);
+	err = subflow_ops_fd_conn(fd, &token);
+	return err ? err : getsockopt_here(token, id, opt, out);
+}
+
+int subflow_setsockopt_fd(int fd, uint32_t id, enum subflow_sockopt opt,
+			  const struct subflow_sockopt_value *in)
+{
+	struct subflow_sockopt_value v;
+	uint32_t token;
+	int err;
+
+	if (!valid_opt(opt) || !in)
+		return -EINVAL;
+	if (subflow_control_wanted(fd, 0)) {
+		v = *in;
+		return subflow_control_sockopt(fd, 0, 0, id, opt, true, &v);
+	}
+	err = subflow_ops_fd_conn(fd, &token);
+	return err ? err : setsockopt_here(token, id, opt, in);
 }
 
 /* ---- Values as the policy language writes them -------------------------------- */

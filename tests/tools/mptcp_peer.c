@@ -6,7 +6,7 @@
  * libsubflow reports, so that tests can compare the two.
  *
  *   mptcp_peer server -a ADDR -p PORT [-n CONNS] [--hold] [--info-json FILE]
- *                     [--subflows N] [--ready-file FILE]
+ *                     [--subflows N] [--ready-file FILE] [--echo]
  *   mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N] [--info-json FILE]
  *                     [--hold-until FILE] [--repeat N [--gap-ms MS] [--ready-file FILE]]
  *                     [--cc NAME]
@@ -38,6 +38,9 @@
  * sent. With --duration the client streams for that long (its view is
  * written as soon as it is connected). --cc: setsockopt(TCP_CONGESTION) on
  * the MPTCP socket before connect (the kernel applies it to every subflow).
+ *
+ * --echo (server): every byte received is sent back, until the client's end
+ * of data (tests/tools/app_example.c checks them).
  *
  * Every wait is bounded; any failure prints a reason on stderr and exits 1
  * (2 on bad usage).
@@ -111,6 +114,7 @@ struct options {
 	long reconnect;
 	const char *cc;
 	bool pattern;
+	bool echo;
 	double duration;
 };
 
@@ -136,7 +140,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mptcp_peer server -a ADDR -p PORT [-n CONNS (0: forever)] [--hold]\n"
-		"                         [--info-json FILE] [--subflows N] [--ready-file FILE]\n"
+		"                         [--info-json FILE] [--subflows N] [--ready-file FILE] [--echo]\n"
 		"       mptcp_peer client -a ADDR -p PORT [-b BYTES] [--subflows N]\n"
 		"                         [--info-json FILE|-] [--hold-until FILE] [--repeat N [--gap-ms MS] [--ready-file FILE]]\n"
 		"                         [--reconnect N]\n"
@@ -576,6 +580,27 @@ static long long drain_checked(int fd, long index)
 	}
 }
 
+/* Send back everything until EOF. */
+static void echo_all(int fd, long index)
+{
+	static __thread char buf[64 * 1024];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) != 0) {
+		ssize_t sent = 0, k;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		while (n > 0 && sent < n && (k = send(fd, buf + sent, n - sent, MSG_NOSIGNAL)) > 0)
+			sent += k;
+		if (n < 0 || sent < n) {
+			fprintf(stderr, "mptcp_peer server: connection %ld: echo: %s\n", index,
+				strerror(errno));
+			return;
+		}
+	}
+}
+
 /* ---- Server ---------------------------------------------------------------- */
 
 struct server_conn {
@@ -602,6 +627,12 @@ static void *serve_conn(void *arg)
 				view.subflows_total, established_count(view.kernel, view.nr_kernel),
 				opt.subflows, SUBFLOW_WAIT_MS);
 		write_view(path, &view);
+	}
+	if (opt.echo) {
+		echo_all(c->fd, c->index);
+		close(c->fd);
+		free(c);
+		return NULL;
 	}
 	got = opt.pattern ? drain_checked(c->fd, c->index) : drain(c->fd);
 	if (got < 0) {
@@ -897,7 +928,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SUBFLOWS = 256, OPT_INFO_JSON, OPT_HOLD, OPT_HOLD_UNTIL, OPT_REPEAT, OPT_RECONNECT,
 	       OPT_READY_FILE, OPT_NETNS_COOKIE, OPT_CC, OPT_PATTERN, OPT_DURATION,
-	       OPT_GAP_MS };
+	       OPT_GAP_MS, OPT_ECHO };
 	static const struct option longopts[] = {
 		{ "addr",	  required_argument, NULL, 'a' },
 		{ "port",	  required_argument, NULL, 'p' },
@@ -914,6 +945,7 @@ int main(int argc, char **argv)
 		{ "netns-cookie", required_argument, NULL, OPT_NETNS_COOKIE },
 		{ "cc",		  required_argument, NULL, OPT_CC },
 		{ "pattern",	  no_argument,	     NULL, OPT_PATTERN },
+		{ "echo",	  no_argument,	     NULL, OPT_ECHO },
 		{ "duration",	  required_argument, NULL, OPT_DURATION },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ 0 }
@@ -942,6 +974,7 @@ int main(int argc, char **argv)
 		case OPT_NETNS_COOKIE: netns_cookie = parse_num(optarg, "netns cookie"); break;
 		case OPT_CC: opt.cc = optarg; break;
 		case OPT_PATTERN: opt.pattern = true; break;
+		case OPT_ECHO: opt.echo = true; break;
 		case OPT_DURATION: opt.duration = strtod(optarg, NULL); break;
 		default: usage();
 		}
