@@ -5,8 +5,18 @@
 #   make demo       deps + build + the two-path lab demo (root)
 #   make bench      deps + build + benchmarks, printing a table (root)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make test SANITIZE=1   the same with ASan + UBSan, everything built into build-asan/
+#   make fuzz       libFuzzer harnesses (tests/fuzz), each run FUZZ_SECS (60) seconds,
+#                   built with clang into build-fuzz/
 #   make V=1        show the commands
 
+# SANITIZE=1: every C object built with ASan and UBSan (any report is fatal),
+# in an output folder of its own so that it never mixes with a plain build.
+ifeq ($(SANITIZE),1)
+OUTPUT     ?= build-asan
+SAN_CFLAGS ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+SAN_CFLAGS ?=
 OUTPUT   ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -33,8 +43,8 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Iinclude -Ibpf -MMD -MP
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror -std=gnu11 -fPIC \
-	    -Iinclude -I$(OUTPUT) -Iloader/lib -MMD -MP
+override CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror -std=gnu11 -fPIC \
+	    -Iinclude -I$(OUTPUT) -Iloader/lib -MMD -MP $(SAN_CFLAGS)
 LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lmnl
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -72,7 +82,7 @@ SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 .DELETE_ON_ERROR:
 # Keep skeletons and BPF objects: they are inputs of several steps.
 .SECONDARY:
-.PHONY: all deps test demo bench install uninstall clean check-root
+.PHONY: all deps test demo bench install uninstall clean check-root fuzz fuzzers
 
 all: $(CLI) $(LIBA) $(LIBSO) $(PC) $(TOOLS) $(UNITS) $(BENCHES) $(SYSTEMD_UNITS) $(BENCH_BPF)
 
@@ -93,11 +103,13 @@ else
 endif
 	$(Q)cmp -s $@.new $@ && rm -f $@.new || { mv $@.new $@; printf '  %-8s %s\n' GEN $@; }
 
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+# Static pattern rules: a skeleton a stale .d file still names (its source
+# was removed) has no rule, rather than one that asks for the missing source.
+$(BPF_OBJS): $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+$(SKELS): $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
@@ -122,8 +134,8 @@ $(LIBA): $(LIB_OBJS)
 
 $(LIBSO): $(LIB_OBJS) $(LIB_MAP)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libsubflow.so.$(SOVER) -Wl,--version-script=$(LIB_MAP) \
-		-o $@ $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(CC) -shared $(SAN_CFLAGS) -Wl,-soname,libsubflow.so.$(SOVER) \
+		-Wl,--version-script=$(LIB_MAP) -o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf libsubflow.so.$(VERSION) $(OUTPUT)/libsubflow.so.$(SOVER)
 	$(Q)ln -sf libsubflow.so.$(SOVER) $(OUTPUT)/libsubflow.so
 
@@ -143,18 +155,21 @@ $(OUTPUT)/tests/%: tests/tools/%.c $(LIBA) | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 # The launcher's "unmodified program": libc only, dynamic and static (which
-# an LD_PRELOAD shim cannot reach); and that shim, for comparison.
+# an LD_PRELOAD shim cannot reach); and that shim, for comparison. Never
+# sanitized: they stand for other people's programs (and a static binary or
+# a preloaded library cannot carry ASan's runtime).
+APP_CFLAGS = $(filter-out $(SAN_CFLAGS),$(CFLAGS))
 $(OUTPUT)/tests/tcp_app: tests/tools/tcp_app.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $<
 
 $(OUTPUT)/tests/tcp_app-static: tests/tools/tcp_app.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -static -o $@ $<
+	$(Q)$(CC) $(APP_CFLAGS) -static -o $@ $<
 
 $(OUTPUT)/tests/libsubflow_preload.so: tests/shim/preload_mptcp.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -shared -o $@ $< -ldl
+	$(Q)$(CC) $(APP_CFLAGS) -shared -o $@ $< -ldl
 
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIBA) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
@@ -177,7 +192,33 @@ check-root:
 
 test: check-root deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./tests/run.sh
+	$(Q)LAB_BUILD=$(abspath $(OUTPUT)) ./tests/run.sh
+
+# ---- Fuzzing (clang's libFuzzer, with ASan + UBSan) --------------------------
+FUZZ_OUT   ?= build-fuzz
+FUZZ_SECS  ?= 60
+FUZZ_SRCS  := $(wildcard tests/fuzz/*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzzers: $(FUZZERS)
+
+# The library, built with clang for the fuzzers (coverage instrumented), by
+# a make of its own whose OUTPUT is $(FUZZ_OUT).
+ifneq ($(OUTPUT),$(FUZZ_OUT))
+.PHONY: $(FUZZ_OUT)/libsubflow.a
+$(FUZZ_OUT)/libsubflow.a:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(FUZZ_OUT) CC=$(CLANG) CFLAGS="-O1 -g" \
+		SAN_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_OUT)/libsubflow.a
+endif
+
+$(FUZZERS): $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OUT)/libsubflow.a
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Iinclude -Iloader/lib -I$(FUZZ_OUT) \
+		-o $@ $< $(FUZZ_OUT)/libsubflow.a $(LDLIBS)
+
+fuzz: fuzzers
+	$(Q)./tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECS)
 
 demo: check-root deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -207,7 +248,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(SYSTEMD_UNITS)))
 
 clean:
-	rm -rf $(OUTPUT)
+	rm -rf $(OUTPUT) build-asan $(FUZZ_OUT)
 
 FORCE:
 

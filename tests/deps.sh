@@ -5,9 +5,10 @@
 set -euo pipefail
 
 # nftables: fault injection (blackholes, loss) in the failover tests; mptcpd:
-# the peer path manager the failover benchmark compares against.
+# the peer path manager the failover benchmark compares against;
+# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
 PACKAGES=(clang llvm libbpf-dev bpftool libmnl-dev libelf-dev zlib1g-dev pkg-config
-	  make gcc iproute2 jq iperf3 ethtool nftables mptcpd mptcpd-plugins)
+	  make gcc iproute2 jq iperf3 ethtool nftables mptcpd mptcpd-plugins libclang-rt-14-dev)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

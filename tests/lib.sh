@@ -71,8 +71,108 @@ lab_init() {
 	trap lab_cleanup_all EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	lab_sweep_stale
 	LAB_TMP=$(mktemp -d "/tmp/subflow-test-$LAB_SUFFIX.XXXXXX")
 	pin_setup
+	_lab_state_init
+}
+
+# ---- What a run left when it was killed ---------------------------------------
+#
+# A run killed by SIGKILL runs no trap. So that the next run can clean up
+# after it, every run keeps a state directory, /run/subflow-tests/SUFFIX/:
+#   owner    "PID STARTTIME" of the test shell (STARTTIME from /proc/PID/stat,
+#            so that a reused PID is not taken for the run)
+#   tmp      its $LAB_TMP (which lists its cgroups, see cg_create)
+#   pin_dir  its $SUBFLOW_PIN_DIR
+#   netns    the network namespaces it made, one a line
+# lab_sweep_stale removes what the runs whose owner is dead registered
+# there, and nothing else: processes in their cgroups and namespaces (by
+# PID), the cgroups, the namespaces, the pin directory and its lock file,
+# the scratch directory, and the state directory itself.
+LAB_STATE_ROOT=${LAB_STATE_ROOT:-/run/subflow-tests}
+LAB_STATE=
+
+_lab_starttime() {
+	# Field 22 of /proc/PID/stat, after the ")" that ends the command name.
+	sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'
+}
+
+_lab_state_init() {
+	mkdir -p -m 0700 "$LAB_STATE_ROOT" || return 0
+	LAB_STATE=$LAB_STATE_ROOT/$LAB_SUFFIX
+	mkdir -m 0700 "$LAB_STATE" || { LAB_STATE=; return 0; }
+	printf '%s %s\n' "$$" "$(_lab_starttime "$$")" > "$LAB_STATE/owner"
+	printf '%s\n' "$LAB_TMP" > "$LAB_STATE/tmp"
+	printf '%s\n' "$SUBFLOW_PIN_DIR" > "$LAB_STATE/pin_dir"
+	: > "$LAB_STATE/netns"
+}
+
+# _lab_state_add FILE LINE: register something the run created.
+_lab_state_add() {
+	[ -n "$LAB_STATE" ] && [ -d "$LAB_STATE" ] && printf '%s\n' "$2" >> "$LAB_STATE/$1"
+	return 0
+}
+
+# _lab_owner_alive STATE_DIR
+_lab_owner_alive() {
+	local pid start
+	read -r pid start < "$1/owner" 2>/dev/null || return 1
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(_lab_starttime "$pid")" = "$start" ]
+}
+
+# _lab_kill_pids PID...: SIGKILL each, by PID.
+_lab_kill_pids() {
+	local pid
+	for pid in "$@"; do
+		[ "$pid" != "$$" ] && kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# lab_sweep_stale: remove what dead runs left (see above); one line each.
+lab_sweep_stale() {
+	local state suffix tmp pin cg ns i left
+	[ -d "$LAB_STATE_ROOT" ] || return 0
+	for state in "$LAB_STATE_ROOT"/*/; do
+		state=${state%/}
+		[ -f "$state/owner" ] || continue
+		_lab_owner_alive "$state" && continue
+		mkdir "$state/sweeping" 2>/dev/null || continue	# another run sweeps it
+		suffix=$(basename "$state")
+		tmp=$(cat "$state/tmp" 2>/dev/null)
+		pin=$(cat "$state/pin_dir" 2>/dev/null)
+		left=
+		if [ -n "$tmp" ] && [ -f "$tmp/cgroups" ]; then
+			while read -r cg; do
+				[ -d "$cg" ] || continue
+				for (( i = 0; i < 20; i++ )); do
+					# shellcheck disable=SC2046
+					_lab_kill_pids $(cat "$cg/cgroup.procs" 2>/dev/null)
+					rmdir "$cg" 2>/dev/null && break
+					sleep 0.1	# killed processes leave their cgroup asynchronously
+				done
+				[ -d "$cg" ] && left+=" cgroup $cg"
+			done < <(tac "$tmp/cgroups")
+		fi
+		while read -r ns; do
+			[ -n "$ns" ] || continue
+			# shellcheck disable=SC2046
+			_lab_kill_pids $(ip netns pids "$ns" 2>/dev/null)
+			ip netns del "$ns" 2>/dev/null
+			[ -e "/run/netns/$ns" ] && left+=" netns $ns"
+		done < "$state/netns"
+		if [ -n "$pin" ] && [ -e "$pin" ]; then
+			[ -x "$SUBFLOWCTL" ] && "$SUBFLOWCTL" --pin-dir "$pin" unload >/dev/null 2>&1
+			rm -rf "$pin"
+		fi
+		[ -n "$pin" ] && { local name=${pin#/}; rm -f "/run/subflow/${name//\//-}.lock"; }
+		[ -n "$tmp" ] && [[ $tmp == /tmp/subflow-test-* ]] && rm -rf "$tmp"
+		rm -rf "$state"
+		printf '# swept what killed test run %s left%s\n' "$suffix" \
+			"${left:+, except:$left}" >&2
+	done
+	return 0
 }
 
 lab_cleanup_all() {
@@ -90,6 +190,7 @@ lab_cleanup_all() {
 	cg_cleanup
 	lab_cleanup
 	[ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
+	[ -n "$LAB_STATE" ] && rm -rf "$LAB_STATE"
 	return "$rc"
 }
 
@@ -174,8 +275,9 @@ cg_create() {
 	[ -n "$LAB_TMP" ] || { echo "cg_create: call lab_init first" >&2; return 1; }
 	root=$(cg_root) || return 1
 	path="$root/subflow-test-$LAB_SUFFIX-$1"
-	mkdir "$path" || return 1
+	# Registered first: a run killed right after the mkdir still has it swept.
 	printf '%s\n' "$path" >> "$LAB_TMP/cgroups"
+	mkdir "$path" || return 1
 	printf '%s\n' "$path"
 }
 
@@ -246,8 +348,10 @@ lab_setup() {
 	[ -n "$LAB_SUFFIX" ] || LAB_SUFFIX=$(_lab_random_suffix)
 	export NS_C="sfc-$LAB_SUFFIX" NS_S="sfs-$LAB_SUFFIX"
 
+	_lab_state_add netns "$NS_C"
 	ip netns add "$NS_C" || fail "ip netns add $NS_C"
 	_LAB_NETNS+=("$NS_C")
+	_lab_state_add netns "$NS_S"
 	ip netns add "$NS_S" || fail "ip netns add $NS_S"
 	_LAB_NETNS+=("$NS_S")
 	local ns
@@ -314,6 +418,7 @@ _lab_addrs_ready() {
 # lab_netns_add NAME: create a network namespace that cleanup removes (for
 # labs of another shape than lab_setup's, e.g. tests/cc_lib.sh).
 lab_netns_add() {
+	_lab_state_add netns "$1"
 	ip netns add "$1" || fail "ip netns add $1"
 	_LAB_NETNS+=("$1")
 	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||

@@ -612,8 +612,10 @@ static int do_show(int argc, char **argv)
 		if (err == -ENOENT)
 			continue;	/* unloaded meanwhile */
 		if (err) {
+			uint64_t id = ids[i];
+
 			free(ids);
-			return fail("cannot read the policy of cgroup %" PRIu64 ": %s", ids[i],
+			return fail("cannot read the policy of cgroup %" PRIu64 ": %s", id,
 				    strerror(-err));
 		}
 	}

@@ -89,7 +89,7 @@ bool subflow_engine_loaded(void);
 /* Exclusive lock for changes (load, attach, detach, policy, unload) so that
  * two processes cannot interleave: a file in SUBFLOW_RUN_DIR named after the
  * pin directory (lock.c says why not the directory itself). Waits at most
- * $SUBFLOW_LOCK_TIMEOUT_MS (default 10 s), then -EBUSY naming the holder.
+ * $SUBFLOW_LOCK_TIMEOUT_MS (default 30 s), then -EBUSY naming the holder.
  * Also refuses (-EPERM) a pin directory that exists and is not ours. Returns
  * an fd to pass to subflow_unlock(), or -errno. */
 #define SUBFLOW_RUN_DIR "/run/subflow"

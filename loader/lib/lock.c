@@ -11,7 +11,8 @@
  * file stays after unload for the same reason: removing a lock file others
  * may be waiting on breaks the exclusion.
  *
- * Waiting is bounded (SUBFLOW_LOCK_TIMEOUT_MS, default 10 s); a timeout
+ * Waiting is bounded (SUBFLOW_LOCK_TIMEOUT_MS, default 30 s: loading the
+ * engine verifies every program, which takes seconds on a busy machine); a timeout
  * names the lock file and the process holding it.
  */
 #define _GNU_SOURCE
@@ -28,7 +29,7 @@
 #include <unistd.h>
 #include "internal.h"
 
-#define LOCK_TIMEOUT_MS_DEFAULT 10000
+#define LOCK_TIMEOUT_MS_DEFAULT 30000
 
 /* "/sys/fs/bpf/subflow" -> "sys-fs-bpf-subflow.lock": '/' becomes '-', and
  * every byte but [A-Za-z0-9_.-] becomes \xNN. ("a-b" and "a/b" share a lock

@@ -37,6 +37,12 @@ struct subflow_compiled_policy {
 int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 			   struct subflow_compiled_policy *out,
 			   struct subflow_policy_errors *errs);
+/* The same against `host`'s links and addresses instead of this namespace's
+ * (NULL: read them): the fuzzer's way to stub device lookup. */
+struct subflow_host;
+int subflow_policy_compile_host(const struct subflow_policy *p, const char *filename,
+				struct subflow_compiled_policy *out,
+				struct subflow_policy_errors *errs, const struct subflow_host *host);
 
 /* Parse and compile in one step: what `policy check` and every load do, so
  * that check passes exactly when load would. `policy` (may be NULL) receives
@@ -90,6 +96,16 @@ int subflow_policy_list(uint64_t *ids, size_t max, size_t *count);
 
 /* Append "FILE:LINE:COL: error: MSG" (line 0: "FILE: error: MSG") to errs,
  * the way the parser does. */
+/* policy_edit.c: the one-rule edit of a parsed policy, in memory: rule_text
+ * ("path lte deny" or "rule path lte deny") parsed against the policy's
+ * paths, errors as "rule:1:COL: error: ..."; then set, insert (index ==
+ * nr_rules or SUBFLOW_POLICY_APPEND appends) or delete (rule_text unused)
+ * rule `index`. -EINVAL bad rule, -ERANGE no such index, -ENOSPC full. */
+enum subflow_rule_edit { SUBFLOW_RULE_SET, SUBFLOW_RULE_INSERT, SUBFLOW_RULE_DELETE };
+int subflow_policy_edit(struct subflow_policy *policy, enum subflow_rule_edit op,
+			unsigned int index, const char *rule_text,
+			struct subflow_policy_errors *errs);
+
 int subflow_policy_add_error(struct subflow_policy_errors *errs, const char *filename,
 			     unsigned int line, unsigned int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

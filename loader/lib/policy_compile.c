@@ -470,6 +470,13 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 			   struct subflow_compiled_policy *out,
 			   struct subflow_policy_errors *errs)
 {
+	return subflow_policy_compile_host(p, filename, out, errs, NULL);
+}
+
+int subflow_policy_compile_host(const struct subflow_policy *p, const char *filename,
+				struct subflow_compiled_policy *out,
+				struct subflow_policy_errors *errs, const struct subflow_host *host)
+{
 	struct compiler c = {
 		.policy = p,
 		.filename = filename ? filename : "<input>",
@@ -505,7 +512,9 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	}
 	memcpy(out->text, text, strlen(text) + 1);
 
-	if ((p->nr_paths || p->nr_statements) && (err = subflow_host_read(&c.host))) {
+	if (host)
+		c.host = *host;	/* given (the fuzzer's): not ours to free */
+	else if ((p->nr_paths || p->nr_statements) && (err = subflow_host_read(&c.host))) {
 		subflow_policy_add_error(errs, c.filename, 0, 0,
 					 "cannot list this host's addresses: %s", strerror(-err));
 		goto out;
@@ -535,7 +544,8 @@ int subflow_policy_compile(const struct subflow_policy *p, const char *filename,
 	out->meta.mptcpify = p->mptcpify;
 	err = c.fatal ? c.fatal : c.nr_errors ? -EINVAL : 0;
 out:
-	subflow_host_free(&c.host);
+	if (!host)
+		subflow_host_free(&c.host);
 	free(text);
 	return err;
 }

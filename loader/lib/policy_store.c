@@ -610,149 +610,14 @@ int subflow_policy_unload(const char *cgroup_path)
 
 /* ---- one-rule edits ------------------------------------------------------ */
 
-enum rule_edit { RULE_SET, RULE_INSERT, RULE_DELETE };
-
-#define RULE_TEXT_NAME "rule"
-
-static bool starts_with_word(const char *s, const char *word)
-{
-	size_t len = strlen(word);
-
-	return !strncmp(s, word, len) && (s[len] == '\0' || s[len] == ' ' || s[len] == '\t');
-}
-
-/* The parser numbered errors in the whole text it saw (the policy's path
- * lines, then the rule); say them as places in rule_text, "rule:1:COL". */
-static int rebase_rule_errors(struct subflow_policy_errors *errs, unsigned int rule_line,
-			      unsigned int col_shift)
-{
-	struct subflow_policy_error *e;
-	const char *msg;
-	char *text;
-	unsigned int col;
-
-	for (unsigned int i = 0; errs && i < errs->count; i++) {
-		e = &errs->items[i];
-		if (e->line != rule_line)
-			continue;
-		msg = strstr(e->text, ": error: ");
-		msg = msg ? msg + strlen(": error: ") : e->text;
-		col = e->col > col_shift ? e->col - col_shift : 1;
-		if (asprintf(&text, RULE_TEXT_NAME ":1:%u: error: %s", col, msg) < 0)
-			return -ENOMEM;
-		free(e->text);
-		e->text = text;
-		e->line = 1;
-		e->col = col;
-	}
-	return 0;
-}
-
-/* Parse rule_text ("path lte deny" or "rule path lte deny") against the
- * paths of `policy`. */
-static int parse_one_rule(const struct subflow_policy *policy, const char *rule_text,
-			  struct subflow_policy_rule *rule, struct subflow_policy_errors *errs)
-{
-	struct subflow_policy *header = NULL, *parsed = NULL;
-	const char *words = rule_text;
-	unsigned int col_shift, header_lines, i;
-	char *text = NULL;
-	size_t len;
-	int err;
-
-	if (errs)
-		subflow_policy_errors_free(errs);
-	if (strchr(rule_text, '\n')) {
-		subflow_policy_add_error(errs, RULE_TEXT_NAME, 1,
-					 (unsigned int)(strchr(rule_text, '\n') - rule_text) + 1,
-					 "expected one rule on one line, found a line break");
-		return -EINVAL;
-	}
-	while (*words == ' ' || *words == '\t')
-		words++;
-	col_shift = starts_with_word(words, "rule") ? 0 : strlen("rule ");
-
-	header = calloc(1, sizeof(*header));
-	parsed = calloc(1, sizeof(*parsed));
-	text = malloc(SUBFLOW_POLICY_TEXT_MAX + strlen(rule_text) + 8);
-	err = -ENOMEM;
-	if (!header || !parsed || !text)
-		goto out;
-	*header = *policy;
-	header->nr_rules = 0;
-	err = subflow_policy_format(header, text, SUBFLOW_POLICY_TEXT_MAX);
-	if (err)
-		goto out;
-	for (header_lines = 0, i = 0; text[i]; i++)
-		header_lines += text[i] == '\n';
-	len = strlen(text);
-	sprintf(text + len, "%s%s\n", col_shift ? "rule " : "", rule_text);
-	err = subflow_policy_parse(text, strlen(text), RULE_TEXT_NAME, parsed, errs);
-	if (err == -EINVAL)
-		err = rebase_rule_errors(errs, header_lines + 1, col_shift) ?: -EINVAL;
-	if (!err && parsed->nr_rules != 1)
-		err = -EINVAL;
-	if (!err)
-		*rule = parsed->rules[0];
-out:
-	free(text);
-	free(parsed);
-	free(header);
-	return err;
-}
-
-static int apply_edit(struct subflow_policy *policy, enum rule_edit op, unsigned int index,
-		      const struct subflow_policy_rule *rule)
-{
-	unsigned int n = policy->nr_rules;
-
-	if (op == RULE_INSERT) {
-		if (index == SUBFLOW_POLICY_APPEND)
-			index = n;
-		if (index > n) {
-			pr_err("rule index %u out of range: the policy has %u rules, insert at 0-%u\n",
-			       index, n, n);
-			return -ERANGE;
-		}
-		if (n == SUBFLOW_POLICY_MAX_RULES) {
-			pr_err("the policy has %d rules already, the most it can hold\n",
-			       SUBFLOW_POLICY_MAX_RULES);
-			return -ENOSPC;
-		}
-		memmove(&policy->rules[index + 1], &policy->rules[index],
-			(n - index) * sizeof(policy->rules[0]));
-		policy->rules[index] = *rule;
-		policy->nr_rules++;
-		return 0;
-	}
-	if (index >= n) {
-		if (n)
-			pr_err("rule index %u out of range: the policy has %u rules (0-%u)\n",
-			       index, n, n - 1);
-		else
-			pr_err("rule index %u out of range: the policy has no rules\n", index);
-		return -ERANGE;
-	}
-	if (op == RULE_SET) {
-		policy->rules[index] = *rule;
-		return 0;
-	}
-	memmove(&policy->rules[index], &policy->rules[index + 1],
-		(n - index - 1) * sizeof(policy->rules[0]));
-	policy->nr_rules--;
-	memset(&policy->rules[policy->nr_rules], 0, sizeof(policy->rules[0]));
-	return 0;
-}
-
 /* Read the slot's canonical text, edit it, and install the result into a
  * new slot, all under the lock so that two editors cannot lose an update. */
-static int edit_rule(const char *cgroup_path, enum rule_edit op, unsigned int index,
+static int edit_rule(const char *cgroup_path, enum subflow_rule_edit op, unsigned int index,
 		     const char *rule_text, struct subflow_policy_errors *errs)
 {
 	struct subflow_compiled_policy *compiled = NULL;
 	struct subflow_policy_state *state = NULL;
 	struct subflow_policy *policy = NULL;
-	struct subflow_policy_rule rule = {};
 	struct policy_maps m;
 	char name[PATH_MAX + 16], *text = NULL;
 	uint64_t cgroup_id;
@@ -760,7 +625,7 @@ static int edit_rule(const char *cgroup_path, enum rule_edit op, unsigned int in
 
 	if (errs)
 		subflow_policy_errors_free(errs);
-	if (!cgroup_path || (op != RULE_DELETE && !rule_text))
+	if (!cgroup_path || (op != SUBFLOW_RULE_DELETE && !rule_text))
 		return -EINVAL;
 	err = load_target(cgroup_path, &cgroup_id);
 	if (err)
@@ -791,12 +656,7 @@ static int edit_rule(const char *cgroup_path, enum rule_edit op, unsigned int in
 		       cgroup_path, strerror(-err));
 		goto out;
 	}
-	if (op != RULE_DELETE) {
-		err = parse_one_rule(policy, rule_text, &rule, errs);
-		if (err)
-			goto out;
-	}
-	err = apply_edit(policy, op, index, &rule);
+	err = subflow_policy_edit(policy, op, index, rule_text, errs);
 	if (!err)
 		err = subflow_policy_format(policy, text, SUBFLOW_POLICY_TEXT_MAX);
 	if (!err)
@@ -817,16 +677,16 @@ out:
 int subflow_policy_set_rule(const char *cgroup_path, unsigned int index, const char *rule_text,
 			    struct subflow_policy_errors *errs)
 {
-	return edit_rule(cgroup_path, RULE_SET, index, rule_text, errs);
+	return edit_rule(cgroup_path, SUBFLOW_RULE_SET, index, rule_text, errs);
 }
 
 int subflow_policy_insert_rule(const char *cgroup_path, unsigned int index,
 			       const char *rule_text, struct subflow_policy_errors *errs)
 {
-	return edit_rule(cgroup_path, RULE_INSERT, index, rule_text, errs);
+	return edit_rule(cgroup_path, SUBFLOW_RULE_INSERT, index, rule_text, errs);
 }
 
 int subflow_policy_delete_rule(const char *cgroup_path, unsigned int index)
 {
-	return edit_rule(cgroup_path, RULE_DELETE, index, NULL, NULL);
+	return edit_rule(cgroup_path, SUBFLOW_RULE_DELETE, index, NULL, NULL);
 }

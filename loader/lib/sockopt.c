@@ -467,7 +467,7 @@ static void format_rate(uint64_t bytes, char *buf, size_t size)
 	};
 	/* Past ~2^61 bytes/s, bits overflow: such a limit is no limit. */
 	uint64_t bits = bytes > UINT64_MAX / 8 ? UINT64_MAX : bytes * 8;
-	char frac[16];
+	char frac[24];	/* room for any u64, as the compiler cannot tell < 1000 */
 	size_t i, len;
 
 	for (i = 0; i < ARRAY_LEN(units) - 1 && bits < units[i].factor; i++)

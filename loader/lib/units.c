@@ -52,10 +52,12 @@ int subflow_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	}
 	if (!*s)
 		return -EINVAL;
-	for (; *s; s++) {
-		digit = base == 16 ? hex_digit(*s) : (is_digit(*s) ? *s - '0' : -1);
-		if (digit < 0)
+	/* Not a number at all is said so even when its digits would overflow. */
+	for (const char *p = s; *p; p++)
+		if (base == 16 ? hex_digit(*p) < 0 : !is_digit(*p))
 			return -EINVAL;
+	for (; *s; s++) {
+		digit = base == 16 ? hex_digit(*s) : *s - '0';
 		if (v > (UINT64_MAX - digit) / base)
 			return -ERANGE;
 		v = v * base + digit;

@@ -246,6 +246,8 @@ static void run_client(const struct options *o)
 		close(stats_fd);
 	}
 	printf("\n");
+	free(out);
+	free(in);
 }
 
 int main(int argc, char **argv)

@@ -83,7 +83,7 @@ nothing_left() {
 	[ -z "$(leftovers prog "$prog_ids")$(leftovers map "$map_ids")$(leftovers link "$cgroup_links")" ]
 }
 # The kernel frees programs and maps after an RCU grace period.
-wait_for 3 nothing_left ||
+wait_for 10 nothing_left ||
 	fail "left behind after unload: $(leftovers prog "$prog_ids"; leftovers map "$map_ids"; leftovers link "$cgroup_links")"
 assert_eq "" "$(bpftool -j cgroup show "$CG" | jq -r '.[].id')" "programs on $CG after unload"
 status=$(ctl status 2>/dev/null || true)
