@@ -167,6 +167,11 @@ $(OUTPUT)/tests/tcp_app-static: tests/tools/tcp_app.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(APP_CFLAGS) -static -o $@ $<
 
+# The kernel bug reproducer (tests/kernel/mptcp_join_race.sh): libc only.
+$(OUTPUT)/tests/mptcp_join_race: tests/tools/mptcp_join_race.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
 $(OUTPUT)/tests/libsubflow_preload.so: tests/shim/preload_mptcp.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(APP_CFLAGS) -shared -o $@ $< -ldl
