@@ -27,7 +27,7 @@ held_client() {
 	local name=$1
 	shift
 	SPAWN_OUT=$LAB_TMP/$name.log spawn_in "$(cg_root)" "$NS_C" "$@" \
-		--out "$LAB_TMP/$name.json" --hold-until "$LAB_TMP/$name.go"
+		--out "$LAB_TMP/$name.json" --hold-until "$LAB_TMP/$name.go" "${JOINS[@]}"
 	wait_file 10 "$LAB_TMP/$name.json" || fail "$name did not connect: $(cat "$LAB_TMP/$name.log")"
 }
 

@@ -18,7 +18,7 @@ lab_setup
 
 # fork + exec, by a shell.
 app_server sh 7300 --mptcp
-run_ctl -- sh -c '"$0" client -a "$1" -p 7300 --out "$2"; true' "$TCP_APP_STATIC" "$S1_V4" \
+run_ctl -- sh -c '"$0" client -a "$1" -p 7300 --out "$2" --settle 2; true' "$TCP_APP_STATIC" "$S1_V4" \
 	"$LAB_TMP/c-sh.json"
 assert_run_ok "sh -c"
 app_server_done sh
@@ -30,7 +30,8 @@ for prog in "$TCP_APP" "$TCP_APP_STATIC"; do
 	name=$(basename "$prog")
 	app_server "fork-$name" 7301 --mptcp
 	rm -f "$LAB_TMP/c-fork.json"
-	run_ctl -- "$prog" client --fork -a "$S1_V4" -p 7301 -b 100000 --out "$LAB_TMP/c-fork.json"
+	run_ctl -- "$prog" client --fork -a "$S1_V4" -p 7301 -b 100000 --out "$LAB_TMP/c-fork.json" \
+		"${JOINS[@]}"
 	assert_run_ok "$name --fork"
 	# run returned: the orphan must be done by now, its report written.
 	[ -s "$LAB_TMP/c-fork.json" ] || fail "$name --fork: subflowctl run returned before the orphaned child finished"

@@ -23,7 +23,8 @@ for prog in "$TCP_APP" "$TCP_APP_STATIC"; do
 		port=$(( port + 1 ))
 		app_server "srv$port" "$port" --mptcp
 		rm -f "$LAB_TMP/c$port.json"
-		run_ctl -- "$prog" client -a "$S1_V4" -p "$port" -b 200000 --out "$LAB_TMP/c$port.json" $raw
+		run_ctl -- "$prog" client -a "$S1_V4" -p "$port" -b 200000 --out "$LAB_TMP/c$port.json" $raw \
+			"${JOINS[@]}"
 		assert_run_ok "$what"
 		app_server_done "srv$port"
 		assert_mptcp_conn "$what" "$LAB_TMP/c$port.json" "$LAB_TMP/srv$port.json" 200000
@@ -38,7 +39,7 @@ SPAWN_OUT=$LAB_TMP/srv6.log spawn_in "$(cg_root)" "$NS_S" "$TCP_APP" server -a "
 	--mptcp --out "$LAB_TMP/srv6.json" --ready-file "$LAB_TMP/srv6.ready"
 APP_SERVER_PID=$SPAWNED_PID
 wait_for 5 test -e "$LAB_TMP/srv6.ready" || fail "IPv6 server did not start"
-run_ctl -- "$TCP_APP_STATIC" client -a "$S1_V6" -p 7150 --out "$LAB_TMP/c6.json"
+run_ctl -- "$TCP_APP_STATIC" client -a "$S1_V6" -p 7150 --out "$LAB_TMP/c6.json" "${JOINS[@]}"
 assert_run_ok "static, IPv6"
 app_server_done srv6
 assert_mptcp_conn "static, IPv6" "$LAB_TMP/c6.json" "$LAB_TMP/srv6.json" 65536
@@ -47,7 +48,7 @@ assert_mptcp_conn "static, IPv6" "$LAB_TMP/c6.json" "$LAB_TMP/srv6.json" 65536
 # socket, owned by its pid, and two TCP subflows (the lab's second path).
 app_server held 7160 --mptcp
 SPAWN_OUT=$LAB_TMP/held.log spawn_in "$(cg_root)" "$NS_C" "$SUBFLOWCTL" run -- "$TCP_APP_STATIC" \
-	client -a "$S1_V4" -p 7160 --out "$LAB_TMP/held-c.json" --hold-until "$LAB_TMP/go"
+	client -a "$S1_V4" -p 7160 --out "$LAB_TMP/held-c.json" --hold-until "$LAB_TMP/go" "${JOINS[@]}"
 held=$SPAWNED_PID
 wait_file 10 "$LAB_TMP/held-c.json" || fail "held client did not connect: $(cat "$LAB_TMP/held.log")"
 pid=$(jfield "$LAB_TMP/held-c.json" pid)
@@ -67,7 +68,7 @@ for case in "$TCP_APP:$IPPROTO_MPTCP:" "$TCP_APP:$IPPROTO_TCP:--raw" "$TCP_APP_S
 	app_server shim 7170 --mptcp
 	rm -f "$LAB_TMP/shim-c.json"
 	in_ns "$NS_C" env LD_PRELOAD="$PRELOAD_SHIM" "$prog" client -a "$S1_V4" -p 7170 \
-		--out "$LAB_TMP/shim-c.json" $raw || fail "$(basename "$prog") $raw under the shim failed"
+		--out "$LAB_TMP/shim-c.json" $raw "${JOINS[@]}" || fail "$(basename "$prog") $raw under the shim failed"
 	app_server_done shim
 	assert_eq "$want" "$(jfield "$LAB_TMP/shim-c.json" protocol)" \
 		"LD_PRELOAD shim, $(basename "$prog") $raw: SO_PROTOCOL"

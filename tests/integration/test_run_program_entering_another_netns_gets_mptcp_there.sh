@@ -20,7 +20,7 @@ lab_setup
 
 app_server srv 7600 --mptcp
 "$SUBFLOWCTL" -j run -- nsenter --net="/run/netns/$NS_C" "$TCP_APP_STATIC" client -a "$S1_V4" \
-	-p 7600 --out "$LAB_TMP/c.json" > "$LAB_TMP/run.out" 2> "$LAB_TMP/run.err" ||
+	-p 7600 --out "$LAB_TMP/c.json" "${JOINS[@]}" > "$LAB_TMP/run.out" 2> "$LAB_TMP/run.err" ||
 	fail "run -- nsenter: $(cat "$LAB_TMP/run.err")"
 app_server_done srv
 assert_mptcp_conn "program in another netns" "$LAB_TMP/c.json" "$LAB_TMP/srv.json" 65536

@@ -23,7 +23,7 @@ OUTD=$LAB_TMP/nobody
 
 app_server srv 7500 --mptcp
 in_ns "$NS_C" setpriv --reuid=nobody --regid=nogroup --clear-groups "$SUBFLOWCTL" -j run -- \
-	"$TCP_APP_STATIC" client -a "$S1_V4" -p 7500 -b 100000 --out "$OUTD/c.json" \
+	"$TCP_APP_STATIC" client -a "$S1_V4" -p 7500 -b 100000 --out "$OUTD/c.json" "${JOINS[@]}" \
 	> "$LAB_TMP/run.out" 2> "$LAB_TMP/run.err" || fail "run as nobody: $(cat "$LAB_TMP/run.err")"
 app_server_done srv
 assert_mptcp_conn "as nobody" "$OUTD/c.json" "$LAB_TMP/srv.json" 100000

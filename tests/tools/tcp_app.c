@@ -8,12 +8,16 @@
  * `-static` (tests/tcp_app-static), which an LD_PRELOAD shim cannot reach.
  *
  *   tcp_app client -a ADDR -p PORT [-b BYTES] [--raw] [--fork] [--out FILE]
- *                  [--hold-until FILE]
+ *                  [--hold-until FILE] [--settle N]
  *       connect, send BYTES (default 65536) of a pattern, read them back from
  *       the echo server and check every byte. --raw: create the socket with
  *       syscall(SYS_socket) (as Go does), not libc's socket(). --fork: the
  *       work is done by a child, after the parent has exited (exit 0).
  *       --hold-until: keep the connection open until FILE exists (30 s).
+ *       --settle N: before the rest, exchange byte 0, wait (10 s) until the
+ *       connection has N subflows established and acknowledged by the peer,
+ *       exchange byte 1 (on a TCP socket: byte 0 only, no wait): works
+ *       around the kernel's MP_JOIN race (tests/tools/mptcp_settle.h).
  *       Then it half-closes and waits for the server's close, so that the
  *       server's report exists once the client has exited.
  *   tcp_app server -a ADDR -p PORT [-n CONNS] [--mptcp] [--out FILE]
@@ -50,6 +54,7 @@
 #include <unistd.h>
 
 #include "mptcp_compat.h"
+#include "mptcp_settle.h"
 /* die(), sleep_ms(), parse_addr(), socket_protocol(): libc only, so the
  * static build needs nothing else. */
 #include "../bench/bench_common.h"
@@ -58,7 +63,7 @@
 
 struct opts {
 	const char *addr, *out, *ready, *hold;
-	unsigned int port, conns;
+	unsigned int port, conns, settle;
 	size_t bytes;
 	bool raw, fork, mptcp;
 };
@@ -161,6 +166,13 @@ static void run_client(const struct opts *o)
 	set_io_timeout(fd);
 	if (connect(fd, (struct sockaddr *)&ss, sl))
 		die("connect %s port %u: %s", o->addr, o->port, strerror(errno));
+	if (o->settle && o->bytes >= 2) {
+		int err = mptcp_settle(fd, buf, o->settle, WAIT_MS / 3);
+
+		if (err && err != -ENOPROTOOPT)
+			die("--settle %u: %s", o->settle, strerror(-err));
+		sent = got = err ? 1 : 2;
+	}
 	/* Send and read the echo at once: the peer echoes as it reads, so
 	 * sending everything first would stall once both buffers are full. */
 	while (got < o->bytes) {
@@ -312,7 +324,7 @@ static void run_wait_signal(const struct opts *o)
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
-		"usage: tcp_app client -a ADDR -p PORT [-b BYTES] [--raw] [--fork] [--out FILE] [--hold-until FILE]\n"
+		"usage: tcp_app client -a ADDR -p PORT [-b BYTES] [--raw] [--fork] [--out FILE] [--hold-until FILE] [--settle N]\n"
 		"       tcp_app server -a ADDR -p PORT [-n CONNS] [--mptcp] [--out FILE] [--ready-file FILE]\n"
 		"       tcp_app wait-signal --out FILE [--ready-file FILE]\n");
 	exit(2);
@@ -344,6 +356,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "ready-file", required_argument, NULL, 'R' },
 		{ "hold-until", required_argument, NULL, 'H' },
+		{ "settle", required_argument, NULL, 's' },
 		{ 0 },
 	};
 	struct opts o = { .conns = 1, .bytes = 65536 };
@@ -380,6 +393,11 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'R': o.ready = optarg; break;
 		case 'H': o.hold = optarg; break;
+		case 's':
+			o.settle = strtoul(optarg, &end, 10);
+			if (*end || !o.settle)
+				usage();
+			break;
 		default: usage();
 		}
 	}
