@@ -142,13 +142,13 @@ step "Path management: a live handover (subflowctl daemon, prefer wifi over lte)
 CG_HO=$(cg_create demo-handover) || exit 1
 show sfctl -n "$NS_C" cgroup attach "$CG_HO" policy policies/wifi-preferred-lte-standby.policy || exit 1
 grep -v '^#' policies/wifi-preferred-lte-standby.policy | sed '/^$/d; s/^/    /'
-in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" daemon > "$LAB_TMP/daemon.txt" 2>&1 &
-DAEMON=$!
-proc_register "$DAEMON"
+# spawn_in_ns: $SPAWNED_PID is the program's own pid (nsenter execs it).
+SPAWN_OUT=$LAB_TMP/daemon.txt spawn_in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" daemon
+DAEMON=$SPAWNED_PID
 wait_for 5 grep -q "managing MPTCP paths" "$LAB_TMP/daemon.txt" ||
 	{ cat "$LAB_TMP/daemon.txt"; fail "the daemon did not start"; }
-in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" subflow monitor > "$LAB_TMP/ho-monitor.txt" 2>&1 &
-proc_register $!
+SPAWN_OUT=$LAB_TMP/ho-monitor.txt spawn_in_ns "$NS_C" "$SUBFLOWCTL" --pin-dir "$SUBFLOW_PIN_DIR" subflow monitor
+HO_MONITOR=$SPAWNED_PID
 printf '  daemon pid %s: %s\n' "$DAEMON" "$(tail -1 "$LAB_TMP/daemon.txt")"
 printf '  download, 8 s of checked bytes, server -> client\n'
 HO=$LAB_TMP/handover
@@ -157,9 +157,8 @@ lte_standing_by() { ss_subflows "$NS_C" 8090 | grep -q "^$C2_V4[:%].* ESTAB [^ ]
 wait_for 5 lte_standing_by || true
 show sfctl -n "$NS_C" subflow list token "$STREAM_TOKEN"
 printf '  ss: %s\n' "$(ss_subflows "$NS_C" 8090 | tr '\n' ';')"
-in_ns "$NS_C" "$IFRATE" -o "$HO/ifrate" "$C1" "$C2" > /dev/null 2>&1 &
-IFR=$!
-proc_register "$IFR"
+SPAWN_OUT=/dev/null spawn_in_ns "$NS_C" "$IFRATE" -o "$HO/ifrate" "$C1" "$C2"
+IFR=$SPAWNED_PID
 sleep 1.5
 printf '\n  pulling Wi-Fi: ip link set %s down\n' "$C1"
 ip -n "$NS_C" link set "$C1" down
@@ -186,6 +185,7 @@ printf '  failback: wifi carrying half its rate again %s ms after it came back\n
 	"$(failback_ms "$HO/ifrate" "$t1" 2 "$(rate_bytes_per_ms "$LAB_RATE")")"
 printf '\n  subflowctl subflow monitor (client namespace), the daemon'"'"'s decisions among the subflow events:\n'
 sed 's/^/    /' "$LAB_TMP/ho-monitor.txt"
+kill "$HO_MONITOR" 2>/dev/null
 kill -TERM "$DAEMON"
 wait "$DAEMON" 2>/dev/null
 printf '\n  the daemon'"'"'s own log, after SIGTERM:\n'

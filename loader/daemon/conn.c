@@ -496,6 +496,8 @@ static void reconcile(struct daemon *d, struct conn *c, const char *trigger)
 		if (c->state[i] == PATH_USABLE && c->stalled[i])
 			c->state[i] = PATH_STALLED;
 		usable[i] = c->state[i] == PATH_USABLE;
+		pr_debug("connection 0x%08x (%s): path %s %s\n", c->token, trigger, p->paths[i].name,
+			 path_state_name(c->state[i]));
 	}
 
 	/* Roles. */

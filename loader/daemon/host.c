@@ -284,6 +284,13 @@ static bool route_ok(struct host *h, int family, const uint8_t *remote, const st
 	memcpy(m->dst, remote, len);
 	m->ok = !subflow_rtnl_route_get(h->rtnl, family, remote, a->addr, a->ifindex, &route) &&
 		(!route.oif || route.oif == a->ifindex);
+	/* IPv6 honours the output device of a lookup that has a source only
+	 * when it has no better route elsewhere (RT6_LOOKUP_F_IFACE is set
+	 * for a bound socket, as a subflow is, but not for RTM_GETROUTE with
+	 * RTA_SRC): ask again as the bound subflow's lookup does, by device. */
+	if (!m->ok && family == AF_INET6)
+		m->ok = !subflow_rtnl_route_get(h->rtnl, family, remote, NULL, a->ifindex, &route) &&
+			(!route.oif || route.oif == a->ifindex);
 	return m->ok;
 }
 
