@@ -241,7 +241,7 @@ install: $(CLI) $(LIBA) $(LIBSO) $(PC) $(SYSTEMD_UNITS)
 	ln -sf libsubflow.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsubflow.so.$(SOVER)
 	ln -sf libsubflow.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libsubflow.so
 	install -m 0644 include/subflow.h include/subflow_abi.h include/subflow_policy.h \
-		include/subflow_oneshot.h $(DESTDIR)$(PREFIX)/include/subflow/
+		include/subflow_oneshot.h include/subflow_control.h $(DESTDIR)$(PREFIX)/include/subflow/
 	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/libsubflow.pc
 	install -d $(DESTDIR)$(SYSTEMDDIR)
 	install -m 0644 $(SYSTEMD_UNITS) $(DESTDIR)$(SYSTEMDDIR)/

@@ -22,12 +22,13 @@
  * Which subflows a connection has (a "view"): MPTCP_FULL_INFO on the
  * application's socket when there is one, else the engine's maps when the
  * engine tracks the connection, else one run of the one-shot iterator. The
- * iterator walks every bucket of the kernel's TCP hash tables (262144 on a
- * 24 GiB machine: ~1.5 ms), the others cost microseconds.
+ * iterator walks every bucket of the kernel's TCP hash tables (262144 on
+ * the project's VM: ~2.5 ms), the others cost microseconds.
  *
- * All of it acts in the calling thread's network namespace; the _by_token
- * calls for another namespace return -EXDEV for now (run the caller there,
- * e.g. `subflowctl -n NETNS`). *
+ * By fd it acts in the calling thread's network namespace (-EXDEV for a
+ * socket of another one); by token on a connection of another namespace it
+ * runs there, through the namespace executor (netns.c, in_conn_netns()).
+ *
  * A caller that cannot do this itself (no CAP_NET_ADMIN and CAP_BPF: it
  * cannot reach the pins) has each public call that changes a connection
  * carried out by the daemon of the connection's namespace, to which it
@@ -113,7 +114,7 @@ static bool endpoint_is(const struct subflow_endpoint *ep, const struct subflow_
 	return same_addr(&e, a);
 }
 
-/* The calling thread's namespace, or -EXDEV with a message. */
+/* By fd: the calling thread's namespace, or -EXDEV with a message. */
 static int require_netns(uint64_t netns_cookie, uint32_t token)
 {
 	uint64_t here;

@@ -52,6 +52,9 @@
 # r and s: path management (tests/bench/pathmgr.sh: operations' latency,
 # failover and failback of the daemon vs the in-kernel PM vs mptcpd; knobs
 # BENCH_FAILOVER_RUNS, BENCH_FAULT_SECS, BENCH_PM_OPS_ROUNDS).
+# u: the daemon's control socket (tests/bench/control.sh: a call through it
+# vs acting as root, and during a flood of it vs an equal CPU load; knobs
+# BENCH_CONTROL_ROUNDS, BENCH_CONTROL_CALLS, BENCH_CONTROL_FLOODERS).
 set -euo pipefail
 
 # Each path is shaped (the default scheduler leaves an unshaped second path
@@ -88,7 +91,7 @@ TOOL_TIMEOUT=120			# seconds, for any one tool run
 LAUNCH_ROUNDS=${BENCH_LAUNCH_ROUNDS:-8}	# g: rounds of every variant
 LAUNCH_CALLS=${BENCH_LAUNCH_CALLS:-20000}
 LAUNCH_SECS=${BENCH_LAUNCH_SECS:-0.5}
-BENCH_ONLY=${BENCH_ONLY:-abcdefgprs cc}
+BENCH_ONLY=${BENCH_ONLY:-abcdefgprsu cc}
 
 BENCH_BIN=$LAB_BUILD/tests/bench
 CONNRATE=$BENCH_BIN/connrate
@@ -837,6 +840,8 @@ bench_profile() {
 
 # r and s: path management (operations, failover): tests/bench/pathmgr.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/pathmgr.sh"
+# u: the daemon's control socket: tests/bench/control.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/control.sh"
 
 # ---- Main ------------------------------------------------------------------------------
 
@@ -880,6 +885,7 @@ only p && bench_profile
 [[ $BENCH_ONLY == *cc* ]] && bench_cc
 only r && bench_pm_ops
 only s && bench_failover
+only u && bench_control
 
 if [ "$(ctl status | jq .loaded)" = true ]; then
 	NOTES+=("engine counters at the end: $(ctl status | jq -c .counters)")

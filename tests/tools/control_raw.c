@@ -11,19 +11,26 @@
  *   control_raw SOCK pass KIND [ADDR PORT]
  *       a CLOSE of subflow 1 with a descriptor of KIND: none, two, pipe,
  *       file, unix, udp, tcp (connected to ADDR PORT), mptcp-unconnected,
- *       mptcp-listener, mptcp (connected to ADDR PORT: a real connection of
- *       the caller's namespace), fdnum (no descriptor, the number 0..9 of a
- *       descriptor written into every field the request has); one JSON line
+ *       mptcp-listener, mptcp-fallback (connected to a plain TCP listener of
+ *       its own on 127.0.0.1: fallen back to TCP), mptcp (connected to ADDR
+ *       PORT: a real connection of the caller's namespace), fdnum (no
+ *       descriptor, a descriptor number written into the request's fields);
+ *       one JSON line
  *   control_raw SOCK token TOKEN
  *       CLOSE, SET_BACKUP, GETSOCKOPT and SUBSCRIBE by token
- *   control_raw SOCK linger ADDR PORT
- *       pass a connected TCP socket with unacknowledged data and SO_LINGER
- *       30 s, closing our copy at once: the daemon's close is the last, and
- *       blocks (the path must be a blackhole); answers are not awaited
+ *   control_raw SOCK linger ADDR PORT GO_FILE
+ *       connect TCP to ADDR PORT, print {"case": "connected"}, wait for
+ *       GO_FILE (the test blackholes the path meanwhile), fill the socket
+ *       with data that cannot be acknowledged, set SO_LINGER 30 s, pass it
+ *       and close our copy at once: the daemon's close is the last one, and
+ *       blocks up to 30 s; then wait for the answer and print it
  *   control_raw SOCK flood SECONDS CONNECTIONS
  *       CONNECTIONS connections sending malformed requests (some with a
  *       descriptor) as fast as they can, half of them never reading the
  *       answers, plus connect/close churn, for SECONDS; prints counts
+ *   control_raw - spin SECONDS PROCESSES
+ *       PROCESSES busy loops for SECONDS: the CPU load of a flood without
+ *       the socket (the benchmark's baseline)
  *   control_raw pidfd PID FD
  *       pidfd_getfd() of another process's descriptor (the kernel must refuse)
  */
@@ -298,6 +305,17 @@ static void pass(const char *kind, const char *addr, int port)
 		fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 1))
 			die("listener");
+	} else if (!strcmp(kind, "mptcp-fallback")) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(sin);
+		int l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+		if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+		    getsockname(l, (struct sockaddr *)&sin, &len))
+			die("plain TCP listener");
+		fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) || accept(l, NULL, NULL) < 0)
+			die("MPTCP to a plain TCP listener");
 	} else if (!strcmp(kind, "mptcp")) {
 		fd = connected(AF_INET, IPPROTO_MPTCP, addr, port);
 	} else {
@@ -341,14 +359,32 @@ static void by_token(uint32_t token)
 	}
 }
 
-static void linger_close(const char *addr, int port)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void linger_close(const char *addr, int port, const char *go)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 30 };
 	struct subflow_control_request r;
+	struct subflow_control_response resp;
 	static char data[256 * 1024];
 	int s = dial(), fd = connected(AF_INET, IPPROTO_TCP, addr, port), flags;
+	struct pollfd p = { .events = POLLIN };
+	double t0;
 	ssize_t n;
 
+	printf("{\"case\": \"connected\"}\n");
+	fflush(stdout);
+	for (int i = 0; access(go, F_OK); i++) {
+		if (i > 1000)
+			die("no go file");
+		usleep(10000);
+	}
 	/* As much unacknowledged data as the socket takes (the path drops it). */
 	flags = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -362,21 +398,17 @@ static void linger_close(const char *addr, int port)
 	if (send_fds(s, &r, sizeof(r), &fd, 1) < 0)
 		die("sendmsg");
 	close(fd);	/* now the daemon holds the last reference */
-	printf("{\"case\": \"linger\", \"sent\": true}\n");
+	t0 = now_s();
+	printf("{\"case\": \"passed\"}\n");
 	fflush(stdout);
-	/* Keep our connection open: its answer comes when the close ends. */
-	pause();
+	/* The answer comes once the daemon's close of it ends. */
+	p.fd = s;
+	if (poll(&p, 1, 40000) != 1 || recv(s, &resp, sizeof(resp), 0) != sizeof(resp))
+		die("no answer to the linger request");
+	printf("{\"case\": \"answered\", \"after_s\": %.1f, \"error\": %d}\n", now_s() - t0, resp.error);
 }
 
 /* ---- flood ---------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void flood_one(double until, bool reader, bool churn)
 {
@@ -417,6 +449,26 @@ static void flood_one(double until, bool reader, bool churn)
 	exit(0);
 }
 
+static void spin(double secs, int procs)
+{
+	double until = now_s() + secs;
+
+	for (int i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			while (now_s() < until)
+				for (volatile int k = 0; k < 100000; k++)
+					;
+			exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+}
+
 static void flood(double secs, int conns)
 {
 	double until = now_s() + secs;
@@ -449,7 +501,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: control_raw SOCK garbage | pass KIND [ADDR PORT] | token TOKEN | "
-				"linger ADDR PORT | flood SECONDS CONNECTIONS; control_raw pidfd PID FD\n");
+				"linger ADDR PORT GO_FILE | flood SECONDS CONNECTIONS; control_raw pidfd PID FD\n");
 		return 2;
 	}
 	sock_path = argv[1];
@@ -459,8 +511,10 @@ int main(int argc, char **argv)
 		pass(argv[3], argc >= 6 ? argv[4] : NULL, argc >= 6 ? atoi(argv[5]) : 0);
 	else if (!strcmp(argv[2], "token") && argc == 4)
 		by_token(strtoul(argv[3], NULL, 0));
-	else if (!strcmp(argv[2], "linger") && argc == 5)
-		linger_close(argv[3], atoi(argv[4]));
+	else if (!strcmp(argv[2], "linger") && argc == 6)
+		linger_close(argv[3], atoi(argv[4]), argv[5]);
+	else if (!strcmp(argv[2], "spin") && argc == 5)
+		spin(atof(argv[3]), atoi(argv[4]));
 	else if (!strcmp(argv[2], "flood") && argc == 5)
 		flood(atof(argv[3]), atoi(argv[4]));
 	else
