@@ -368,6 +368,20 @@ static void close_sub(struct daemon *d, struct conn *c, struct sub *s, const cha
 	log_sub(d, c, s, "remove", "RM_ADDR: the peer drops the address at once", p, err);
 }
 
+/* A subflow of slot just broke or could not be opened: double the slot's
+ * backoff (100 ms first, at most 30 s) and re-create no sooner. now is
+ * truncated to the millisecond, so the deadline is one more: the event may
+ * have been up to 1 ms after now, and the wait must be at least the backoff. */
+static void backoff_next(struct conn *c, int slot, uint64_t now)
+{
+	uint32_t *b = &c->backoff_ms[slot];
+
+	*b = *b ? *b * 2 : DAEMON_BACKOFF_MIN_MS;
+	if (*b > DAEMON_BACKOFF_MAX_MS)
+		*b = DAEMON_BACKOFF_MAX_MS;
+	c->retry_at_ms[slot] = now + *b + 1;
+}
+
 /* Open a subflow from a onto path (-1: on no path; slot then names the
  * backoff to use). */
 static void open_sub(struct daemon *d, struct conn *c, int path, int slot, const struct path_addr *a,
@@ -396,10 +410,7 @@ static void open_sub(struct daemon *d, struct conn *c, int path, int slot, const
 	log_sub(d, c, s, backup ? "open backup" : "open", reason, p, err);
 	if (err) {
 		s->used = false;
-		c->backoff_ms[slot] = c->backoff_ms[slot] ? c->backoff_ms[slot] * 2 : DAEMON_BACKOFF_MIN_MS;
-		if (c->backoff_ms[slot] > DAEMON_BACKOFF_MAX_MS)
-			c->backoff_ms[slot] = DAEMON_BACKOFF_MAX_MS;
-		c->retry_at_ms[slot] = daemon_now_ms() + c->backoff_ms[slot];
+		backoff_next(c, slot, daemon_now_ms());
 		if (err == -EPROTONOSUPPORT)
 			c->foreign = true;	/* another path manager's connection */
 	}
@@ -867,10 +878,7 @@ void conns_on_event(struct daemon *d, const struct subflow_pm_event *ev)
 
 			if (s->established && now - s->since_ms >= DAEMON_BACKOFF_MAX_MS)
 				*b = 0;
-			*b = *b ? *b * 2 : DAEMON_BACKOFF_MIN_MS;
-			if (*b > DAEMON_BACKOFF_MAX_MS)
-				*b = DAEMON_BACKOFF_MAX_MS;
-			c->retry_at_ms[slot] = now + *b;
+			backoff_next(c, slot, now);
 			if (s->established || s->pending) {
 				char why[96];
 
@@ -1002,15 +1010,7 @@ uint64_t conns_tick(struct daemon *d, uint64_t now)
 					log_sub(d, c, s, "lost", "no answer to the subflow's SYN", policy_of(d, c),
 						-ETIMEDOUT);
 					s->used = false;
-					{
-						int slot = s->path >= 0 ? s->path : DAEMON_MAX_PATHS - 1;
-						uint32_t *bo = &c->backoff_ms[slot];
-
-						*bo = *bo ? *bo * 2 : DAEMON_BACKOFF_MIN_MS;
-						if (*bo > DAEMON_BACKOFF_MAX_MS)
-							*bo = DAEMON_BACKOFF_MAX_MS;
-						c->retry_at_ms[slot] = now + *bo;
-					}
+					backoff_next(c, s->path >= 0 ? s->path : DAEMON_MAX_PATHS - 1, now);
 					again = true;
 				} else if (s->pending) {
 					min_deadline(&next, s->since_ms + DAEMON_OPEN_TIMEOUT_MS);
