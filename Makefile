@@ -143,8 +143,11 @@ $(OUTPUT)/systemd/%.service: loader/daemon/systemd/%.service.in
 	$(Q)mkdir -p $(OUTPUT)/systemd
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
+# A sanitized libsubflow.so needs its runtime first in the program that links
+# it: the .pc of a SANITIZE=1 build says so to its users (the README's example).
 $(PC): loader/lib/libsubflow.pc.in | $(OUTPUT)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@SAN_LIBS@|$(SAN_CFLAGS)|' -e 's| *$$||' $< > $@
 
 $(CLI): $(CLI_OBJS) $(LIBA)
 	$(call msg,LINK,$@)
