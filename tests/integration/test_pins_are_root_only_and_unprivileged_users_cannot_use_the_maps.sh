@@ -31,9 +31,13 @@ done < <(find "$SUBFLOW_PIN_DIR" -mindepth 1 -printf '%m %u %y %p\n' |
 assert_ge 10 "$n" "pins checked"
 log "$n pins, each 0600 root, in a 0700 root directory"
 
-maps=$(bpftool -j map show | jq -c '[.[] | select(.name == "conns" or .name == "cgroup_policy" or
-	.name == "policy_rules" or .name == "attached_cgroups" or .name == "event_readers") | .id]')
-assert_ge 5 "$(jq length <<<"$maps")" "engine maps found by id"
+# This engine's maps, by the ids of its own pins (bpftool's names are cut at
+# 15 characters, and other engines may run here).
+ENGINE_MAPS=(conns cgroup_policy policies attached_cgroups event_readers event_rings)
+maps=$(for m in "${ENGINE_MAPS[@]}"; do
+	bpftool -j map show pinned "$SUBFLOW_PIN_DIR/$m" | jq .id
+done | jq -sc .)
+assert_eq "${#ENGINE_MAPS[@]}" "$(jq 'map(select(. > 0)) | length' <<<"$maps")" "engine maps found by id"
 conns_before=$(bpftool -j map dump pinned "$SUBFLOW_PIN_DIR/conns" | jq length)
 policy_before=$(bpftool -j map dump pinned "$SUBFLOW_PIN_DIR/cgroup_policy" | jq -c .)
 # refused CMD...: CMD, as the user, fails because the kernel refuses it.
@@ -47,7 +51,7 @@ refused() {
 }
 refused ls "$SUBFLOW_PIN_DIR"
 refused cat "$SUBFLOW_PIN_DIR/conns"
-for m in conns cgroup_policy policy_rules event_readers; do
+for m in "${ENGINE_MAPS[@]}"; do
 	refused bpftool map dump pinned "$SUBFLOW_PIN_DIR/$m"
 done
 for id in $(jq '.[]' <<<"$maps"); do
