@@ -13,6 +13,14 @@
  * Until the swap nothing visible has changed, so every failure before it
  * leaves the old policy in force.
  *
+ * An update of a map-in-map waits for an RCU grace period in the kernel
+ * (maybe_wait_bpf_programs: 8-20 ms on the project's VM), so that wait is kept
+ * off the way to "in force": each change leaves a spare, an empty inner map
+ * already in `policies` under the next generation, which no cgroup_policy
+ * entry names, so no program reads it; the next load fills it (a plain
+ * array update) and swaps at once. The spare is put back, and retired
+ * images dropped (in one batch: one grace period), after the swap.
+ *
  * A retired image stays SUBFLOW_POLICY_RETAIN_NS in `policies`, so that a
  * subflow admitted under it just before the swap is shaped under it too; it
  * goes at a later change (or sooner, oldest first, when `policies` is
@@ -218,8 +226,16 @@ static int collect_retired(const struct policy_maps *m, unsigned int room)
 			retired_gen[nr_retired++] = key;
 		}
 	}
-	for (unsigned int i = 0; i < nr_doomed; i++)
-		drop_image(m, doomed[i]);
+	/* One batch: one grace period for all of them, not one each. */
+	if (nr_doomed) {
+		__u32 count = nr_doomed;
+
+		if (bpf_map_delete_batch(m->policies, doomed, &count, NULL))
+			for (unsigned int i = 0; i < nr_doomed; i++)
+				bpf_map_delete_elem(m->policies, &doomed[i]);
+		for (unsigned int i = 0; i < nr_doomed; i++)
+			drop_image(m, doomed[i]);	/* text and index; the image is gone */
+	}
 	n -= nr_doomed;
 	/* Still full: the oldest retired ones, in the order they retired. */
 	while (n + room > SUBFLOW_MAX_POLICIES && nr_retired) {
@@ -268,6 +284,85 @@ static uint64_t last_generation(const struct policy_maps *m)
 	return pc.last_generation;
 }
 
+/* Whether any cgroup still has a policy. */
+static bool policies_left(const struct policy_maps *m)
+{
+	uint64_t key;
+
+	return !bpf_map_get_next_key(m->cgroup_policy, NULL, &key);
+}
+
+/* Whether a cgroup_policy entry names `generation`. */
+static bool generation_in_use(const struct policy_maps *m, uint64_t generation)
+{
+	struct subflow_cgroup_policy cp;
+	uint64_t key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(m->cgroup_policy, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(m->cgroup_policy, &key, &cp) && cp.generation == generation)
+			return true;
+	}
+	return false;
+}
+
+/* The spare of `generation`, filled with img: its fd, or -ENOENT when there
+ * is none. A spare is a key of `policies` with no policy_index entry that
+ * no cgroup_policy entry names (one an orchestrator put there with bpftool
+ * and pointed a cgroup at is a policy, never rewritten). */
+static int fill_spare(const struct policy_maps *m, uint64_t generation,
+		      const struct subflow_policy_image *img)
+{
+	struct subflow_policy_entry e;
+	__u32 inner_id, zero = 0;
+	int fd;
+
+	if (!bpf_map_lookup_elem(m->index, &generation, &e) || generation_in_use(m, generation))
+		return -ENOENT;	/* a policy's image: never rewritten */
+	if (bpf_map_lookup_elem(m->policies, &generation, &inner_id))
+		return -ENOENT;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -ENOENT;
+	if (bpf_map_update_elem(fd, &zero, img, BPF_ANY)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* Put a spare in `policies` under `generation` (the next one given), after a
+ * change, so that the next load waits for no grace period. Best effort: a
+ * full `policies` has no room for it, and the next load then makes its own. */
+static void add_spare(const struct policy_maps *m, uint64_t generation)
+{
+	struct subflow_policy_image *empty = calloc(1, sizeof(*empty));
+	int fd;
+
+	if (!empty)
+		return;
+	fd = create_image_map(m, empty);
+	free(empty);
+	if (fd < 0)
+		return;
+	if (bpf_map_update_elem(m->policies, &generation, &fd, BPF_NOEXIST))
+		pr_debug("no spare policy map for generation %" PRIu64 ": %s\n", generation,
+			 strerror(errno));
+	close(fd);
+}
+
+/* Drop the spare, if any, of the generation after the last one given: when
+ * no policy is left, nothing of the policies stays in the maps. */
+static void drop_spare(const struct policy_maps *m)
+{
+	uint64_t generation = last_generation(m) + 1;
+	struct subflow_policy_entry e;
+
+	if (bpf_map_lookup_elem(m->index, &generation, &e))
+		bpf_map_delete_elem(m->policies, &generation);
+}
+
 int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compiled_policy *c,
 				  struct subflow_cgroup_policy *installed)
 {
@@ -277,7 +372,7 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 	struct subflow_policy_text *text = NULL;
 	struct policy_maps m;
 	uint64_t generation, netns_cookie = 0, now;
-	bool had_old;
+	bool had_old, spare;
 	int inner_fd = -1, err;
 
 	err = require_attached(cgroup_id, &m);
@@ -285,9 +380,6 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 		return err;
 	if (c->meta.nr_rules > SUBFLOW_POLICY_RULES || c->meta.nr_paths > SUBFLOW_POLICY_PATHS)
 		return -EINVAL;
-	err = collect_retired(&m, 1);
-	if (err)
-		return err;
 	img = calloc(1, sizeof(*img));
 	text = calloc(1, sizeof(*text));
 	if (!img || !text) {
@@ -312,15 +404,26 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 	entry.cgroup_id = cgroup_id;
 	entry.loaded_ns = now;
 
-	inner_fd = create_image_map(&m, img);
-	if (inner_fd < 0) {
-		err = inner_fd;
-		pr_err("cannot create the policy's map: %s\n", strerror(-err));
-		goto out;
+	inner_fd = fill_spare(&m, generation, img);
+	spare = inner_fd >= 0;
+	if (!spare) {
+		/* No spare (the first load, or `policies` was full): make
+		 * room, and an inner map, and wait for the grace period. */
+		if (generation != last_generation(&m) + 1)
+			drop_spare(&m);
+		err = collect_retired(&m, 1);
+		if (err)
+			goto out;
+		inner_fd = create_image_map(&m, img);
+		if (inner_fd < 0) {
+			err = inner_fd;
+			pr_err("cannot create the policy's map: %s\n", strerror(-err));
+			goto out;
+		}
 	}
 	if (bpf_map_update_elem(m.text, &generation, text, BPF_NOEXIST) ||
 	    bpf_map_update_elem(m.index, &generation, &entry, BPF_NOEXIST) ||
-	    bpf_map_update_elem(m.policies, &generation, &inner_fd, BPF_NOEXIST)) {
+	    (!spare && bpf_map_update_elem(m.policies, &generation, &inner_fd, BPF_NOEXIST))) {
 		err = -errno;
 		pr_err("cannot store policy generation %" PRIu64 ": %s\n", generation, strerror(-err));
 		drop_image(&m, generation);
@@ -347,6 +450,9 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 		*installed = new;
 	pr_debug("policy generation %" PRIu64 " in force for cgroup %" PRIu64 "\n", generation,
 		 cgroup_id);
+	/* In force: now the waits. */
+	collect_retired(&m, 0);
+	add_spare(&m, generation + 1);
 out:
 	if (inner_fd >= 0)
 		close(inner_fd);	/* `policies` holds it */
@@ -398,6 +504,8 @@ int subflow_policy_remove_locked(uint64_t cgroup_id)
 	if (err)
 		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
 	collect_retired(&m, 0);
+	if (!policies_left(&m))
+		drop_spare(&m);
 	return 0;
 }
 

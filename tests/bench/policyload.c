@@ -6,15 +6,19 @@
  *              [--verify ADDR -p PORT [--verify-count V]]
  *
  * subflow_policy_load_text() parses, compiles (dev selectors resolved in the
- * caller's network namespace: --netns enters /run/netns/NAME first), writes
- * a free slot and swaps cgroup_policy to it; when it returns, the next
- * subflow of the cgroup is decided by the new policy. So the call's
- * duration is the time from "load" to "in force".
+ * caller's network namespace: --netns enters /run/netns/NAME first), fills
+ * the spare image map (or makes one) and swaps cgroup_policy to it: from
+ * that update on, the next subflow of the cgroup is decided by the new
+ * policy. Then it puts the next spare in `policies`, which waits for an RCU
+ * grace period, and returns. So "in force" is when a watcher thread, reading
+ * the pinned cgroup_policy as a BPF program would, sees the new generation;
+ * the call's own duration is reported too.
  *
  * Timed pass: LOADS times, a 64-rule and a 1-rule policy, each alternating
  * between two different versions (A, B) so that every load really replaces
  * the policy in force; which size goes first alternates too. Prints
- *   "load rules R calls N median_ms M p95_ms P max_ms X"  (R = 64 and 1)
+ *   "inforce rules R calls N median_ms M p95_ms P max_ms X"  (R = 64 and 1)
+ *   "load rules R calls N median_ms M p95_ms P max_ms X"     (the call)
  *   "parse rules R calls N median_ms M p95_ms P"          (parser alone)
  * Verification pass (--verify, not timed): after each of V loads, at once,
  * one MPTCP connection to ADDR:PORT (a connrate server), then the SO_MARK of
@@ -28,9 +32,14 @@
 #define _GNU_SOURCE	/* setns */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
 #include <subflow.h>
+#include <subflow_abi.h>
 #include <subflow_policy.h>
 #include "bench_common.h"
 
@@ -100,6 +109,80 @@ static void load(const struct options *o, const struct policy_text *p)
 	}
 	subflow_policy_errors_free(&errs);
 	loads_total++;
+}
+
+/* The watcher: reads cgroup_policy[cgroup] in a loop while a load is armed,
+ * and stamps the moment the generation changes. */
+static struct {
+	int map_fd;
+	uint64_t cgroup_id;
+	_Atomic uint64_t armed_generation;	/* the one before the load; 0: idle */
+	_Atomic uint64_t seen_ns;
+	_Atomic bool stop;
+} watch;
+
+static uint64_t generation_now(void)
+{
+	struct subflow_cgroup_policy cp = {};
+
+	if (bpf_map_lookup_elem(watch.map_fd, &watch.cgroup_id, &cp))
+		return 0;
+	return cp.generation;
+}
+
+static void *watcher(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&watch.stop)) {
+		uint64_t before = atomic_load(&watch.armed_generation);
+
+		if (!before || atomic_load(&watch.seen_ns))
+			continue;
+		if (generation_now() != before)
+			atomic_store(&watch.seen_ns, now_ns());
+	}
+	return NULL;
+}
+
+static void watch_init(const char *cgroup)
+{
+	const char *dir = getenv("SUBFLOW_PIN_DIR");
+	char path[512];
+	struct stat st;
+	pthread_t t;
+
+	snprintf(path, sizeof(path), "%s/cgroup_policy", dir && *dir ? dir : "/sys/fs/bpf/subflow");
+	watch.map_fd = bpf_obj_get(path);
+	if (watch.map_fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	if (stat(cgroup, &st))
+		die("stat %s: %s", cgroup, strerror(errno));
+	watch.cgroup_id = st.st_ino;	/* a cgroup v2 directory's inode is its id */
+	if (pthread_create(&t, NULL, watcher, NULL))
+		die("pthread_create");
+	pthread_detach(t);
+}
+
+/* One timed load: its time to in force and the call's, in ms. */
+static void timed_load(const struct options *o, const struct policy_text *p, double *inforce_ms,
+		       double *call_ms)
+{
+	uint64_t t0, before = generation_now();
+
+	if (!before)
+		die("cgroup %s has no policy to replace", o->cgroup);
+	atomic_store(&watch.seen_ns, 0);
+	t0 = now_ns();
+	atomic_store(&watch.armed_generation, before);
+	load(o, p);
+	*call_ms = (now_ns() - t0) / 1e6;
+	/* The swap happened inside the call: the watcher sees it at once. */
+	for (unsigned int spin = 0; !atomic_load(&watch.seen_ns) && spin < 100000; spin++)
+		usleep(10);
+	atomic_store(&watch.armed_generation, 0);
+	if (!atomic_load(&watch.seen_ns))
+		die("the watcher never saw generation %llu replaced", (unsigned long long)before);
+	*inforce_ms = (atomic_load(&watch.seen_ns) - t0) / 1e6;
 }
 
 static double percentile(double *v, size_t n, double q)
@@ -174,7 +257,7 @@ int main(int argc, char **argv)
 	/* [size][version]: size 0 = 64 rules, 1 = 1 rule. */
 	static struct policy_text pol[2][2];
 	static const unsigned int sizes[2] = { 64, 1 };
-	double *ms[2], *parse_ms;
+	double *ms[2], *inforce[2], *parse_ms;
 	uint64_t t0;
 	unsigned int i, s, v;
 	int c;
@@ -217,14 +300,19 @@ int main(int argc, char **argv)
 			p->len = make_policy(p->text, sizeof(p->text), &o, p->rules, v, p->mark);
 		}
 
-	ms[0] = calloc(o.loads, sizeof(double));
-	ms[1] = calloc(o.loads, sizeof(double));
+	for (s = 0; s < 2; s++) {
+		ms[s] = calloc(o.loads, sizeof(double));
+		inforce[s] = calloc(o.loads, sizeof(double));
+		if (!ms[s] || !inforce[s])
+			die("out of memory");
+	}
 	parse_ms = calloc(o.loads, sizeof(double));
-	if (!ms[0] || !ms[1] || !parse_ms)
+	if (!parse_ms)
 		die("out of memory");
 
-	/* Warm up: the first call opens the pinned maps. */
+	/* Warm up: the first call opens the pinned maps (and leaves a spare). */
 	load(&o, &pol[1][1]);
+	watch_init(o.cgroup);
 
 	/* Timed: A64 A1 | B1 B64 | A64 A1 | ...: every load replaces a
 	 * different policy, and each size goes first half of the time. */
@@ -232,9 +320,7 @@ int main(int argc, char **argv)
 		v = i % 2;
 		for (unsigned int k = 0; k < 2; k++) {
 			s = v ? 1 - k : k;
-			t0 = now_ns();
-			load(&o, &pol[s][v]);
-			ms[s][i] = (now_ns() - t0) / 1e6;
+			timed_load(&o, &pol[s][v], &inforce[s][i], &ms[s][i]);
 		}
 	}
 	/* The parser alone (the public API), for the breakdown. */
@@ -250,6 +336,9 @@ int main(int argc, char **argv)
 		subflow_policy_free(parsed);
 		free(parsed);
 	}
+	atomic_store(&watch.stop, true);
+	report("inforce", 64, inforce[0], o.loads, true);
+	report("inforce", 1, inforce[1], o.loads, true);
 	report("load", 64, ms[0], o.loads, true);
 	report("load", 1, ms[1], o.loads, true);
 	report("parse", 64, parse_ms, o.loads, false);
