@@ -6,9 +6,12 @@ set -euo pipefail
 
 # nftables: fault injection (blackholes, loss) in the failover tests; mptcpd:
 # the peer path manager the failover benchmark compares against;
-# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
+# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz);
+# libc6-dev: libc.a for the launcher's statically linked test program;
+# binutils: nm (the exported-symbols test); util-linux: nsenter, setpriv, flock.
 PACKAGES=(clang llvm libbpf-dev bpftool libmnl-dev libelf-dev zlib1g-dev pkg-config
-	  make gcc iproute2 jq iperf3 ethtool nftables mptcpd mptcpd-plugins libclang-rt-14-dev)
+	  make gcc libc6-dev binutils util-linux iproute2 jq iperf3 ethtool nftables mptcpd
+	  mptcpd-plugins libclang-rt-14-dev)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
