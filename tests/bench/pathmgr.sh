@@ -153,6 +153,7 @@ fo_run() {
 		NOTES+=("s. $v $fault $dir run $FO_PORT: no lte subflow before the fault")
 	SPAWN_OUT=/dev/null spawn_in_ns "$NS_C" "$IFRATE" -o "$d/ifrate" "$C1" "$C2"
 	local ifr=$SPAWNED_PID
+	echo "$ifr" > "$LAB_TMP/fo-run.ifrate"	# killed by the caller if this run fails
 	sleep 1
 	if [ "$fault" = linkdown ]; then
 		ip -n "$NS_C" link set "$C1" down
@@ -180,14 +181,29 @@ fo_run() {
 }
 
 bench_failover() {
-	local r v fault dir res
+	local r v fault dir res runs=0 why
+	local -a corrupt=()
 	declare -A FO
 	fo_setup
 	for (( r = 0; r < FO_RUNS; r++ )); do
 		for fault in linkdown blackhole; do
 			for dir in upload download; do
 				for v in daemon kernel mptcpd; do
-					res=$(fo_run "$v" "$fault" "$dir") || fail "failover run $v $fault $dir"
+					runs=$((runs + 1))
+					if ! res=$(fo_run "$v" "$fault" "$dir" 2> "$LAB_TMP/fo-run.err"); then
+						cat "$LAB_TMP/fo-run.err" >&2
+						kill "$(cat "$LAB_TMP/fo-run.ifrate")" 2>/dev/null
+						why=$(grep -m1 '^FAIL' "$LAB_TMP/fo-run.err" | cut -c7-200)
+						# Every byte is checked. A run whose bytes came
+						# wrong is reported, not timed, and the bench goes
+						# on: Linux 6.18 can misplace an early MP_JOIN's
+						# data (README, "Limits").
+						[[ $why == *"is wrong"* || $why == *"not intact"* ]] ||
+							fail "failover run $v $fault $dir: $why"
+						corrupt+=("$v $fault $dir: $why")
+						continue
+					fi
+					cat "$LAB_TMP/fo-run.err" >&2
 					FO[$v,$fault,$dir,over]+="${res% *} "
 					FO[$v,$fault,$dir,back]+="${res#* } "
 				done
@@ -225,6 +241,12 @@ bench_failover() {
 			done
 		done
 		NOTES+=("$line")
+	done
+	row "s. runs whose received bytes were wrong (all PMs)" "-" "${#corrupt[@]} of $runs" "-" "0" \
+		"$([ "${#corrupt[@]}" = 0 ] && echo ok || echo "KERNEL BUG")"
+	local c
+	for c in "${corrupt[@]}"; do
+		NOTES+=("s. wrong bytes, not timed ($c): the kernel's MP_JOIN receive race (README, Limits; tests/kernel/mptcp_join_race.sh reproduces it without subflow)")
 	done
 	NOTES+=("s. $FO_RUNS runs of each, rounds interleaved; paths tbf $LAB_RATE each; faults last ${FO_FAULT_SECS}s; 'none': no recovery while the fault lasted; the 20 ms window is the measure's floor")
 	NOTES+=("s. mptcpd's sspi plugin (userspace PM) opens no second subflow in this lab (its connection_established handler is unimplemented in 0.12): it never fails over")
