@@ -616,6 +616,14 @@ static void *serve_conn(void *arg)
 	char path[4096];
 
 	set_io_timeout(c->fd);
+	if (opt.echo) {
+		/* An echo server waits for its client as long as the client
+		 * likes (the control tests keep one connection for a whole
+		 * test); only a send that cannot progress gives up. */
+		struct timeval forever = { 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	}
 	if (opt.info_json) {
 		if (c->index == 0)
 			snprintf(path, sizeof(path), "%s", opt.info_json);
