@@ -217,8 +217,9 @@ pin_cleanup() {
 	fi
 	# Whatever unload left (or if it failed): pins are plain files on bpffs.
 	[ -e "$SUBFLOW_PIN_DIR" ] && rm -rf "$SUBFLOW_PIN_DIR"
-	# The lock file outlives unload by design; this run's is no longer needed.
-	rm -f "$(pin_lock_file)"
+	# The lock file outlives unload by design; this run's are no longer
+	# needed (tests may use more pin directories named after the suffix).
+	rm -f "$(pin_lock_file)" /run/subflow/sys-fs-bpf-subflow-test-"$LAB_SUFFIX"-*.lock
 	rmdir /run/subflow 2>/dev/null
 	return 0
 }
