@@ -169,6 +169,11 @@ static int control_connect(uint64_t netns)
 	if (!err)
 		return s;
 	close(s);
+	/* A run directory we cannot search is 0700: only the engine's locks
+	 * are in it, since a daemon makes it 0711 before it binds its socket
+	 * (and a socket we could reach in it would say EACCES on itself). */
+	if (err == -EACCES && stat(path, &st) && errno == EACCES)
+		err = -ENOENT;
 	switch (err) {
 	case -ENOENT:
 	case -ECONNREFUSED:

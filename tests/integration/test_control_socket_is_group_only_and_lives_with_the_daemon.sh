@@ -5,9 +5,10 @@
 # shows it with its clients. A member of the group controls its connection
 # through it; a user outside the group gets EACCES naming the mode and
 # group; with no daemon the library says that the daemon is not running
-# (EHOSTDOWN), both before it starts, after it stops (which removes the
-# socket) and after it was killed (the stale socket refuses connections); a
-# new daemon replaces the stale socket and serves the same connection again.
+# (EHOSTDOWN), before it starts (with /run/subflow 0700 or 0711), after it
+# stops (which removes the socket) and after it was killed (the stale socket
+# refuses connections); a new daemon replaces the stale socket and serves
+# the same connection again.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pm_lib.sh"
@@ -31,10 +32,18 @@ OUTSIDER=$(free_id passwd)
 [ "$MEMBER" != "$OUTSIDER" ] || OUTSIDER=$(( MEMBER + 1 ))
 
 # ---- no daemon yet ----
+# The attach above made /run/subflow for its lock; until a daemon runs it is
+# 0700, which others cannot even search (EACCES there means no daemon). A
+# daemon that ran before leaves it 0711; test both, restoring the mode.
+RUN_MODE=$(stat -c %a /run/subflow)
+lab_on_cleanup "[ -d /run/subflow ] && chmod $RUN_MODE /run/subflow"
 app_start member "$MEMBER"
 app_ok member connect "$S1_V4" "$ECHO_PORT" >/dev/null
 app_ok member echo 1000 >/dev/null
-app_refused member EHOSTDOWN "daemon of this network namespace is not running" getsockopt 1 tos >/dev/null
+for mode in 700 711; do
+	chmod "$mode" /run/subflow
+	app_refused member EHOSTDOWN "daemon of this network namespace is not running" getsockopt 1 tos >/dev/null
+done
 assert_eq null "$(ctl_in "$NS_C" status | jq .daemon)" "status without a daemon"
 
 # ---- bad usage ----
