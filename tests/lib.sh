@@ -621,8 +621,14 @@ lab_engine_empty() {
 # Leaves the final `status` in $STATUS.
 assert_engine_forgot_all() {
 	local secs=$1 what=$2 map
-	wait_for "$secs" lab_engine_empty ||
+	if ! wait_for "$secs" lab_engine_empty; then
+		# What is left, against what the kernel still has.
+		log "client's entries: $(ctl_in "$NS_C" subflow list | jq -c .)"
+		log "server's entries: $(ctl_in "$NS_S" subflow list | jq -c .)"
+		log "client's sockets: $(in_ns "$NS_C" ss -HtanM state all | head -20)"
+		log "server's sockets: $(in_ns "$NS_S" ss -HtanM state all | head -20)"
 		fail "$what: entries left after ${secs}s: client $(ctl_in "$NS_C" subflow list | jq -c '[.[].token]'), server $(ctl_in "$NS_S" subflow list | jq -c '[.[].token]')"
+	fi
 	STATUS=$(ctl status)
 	for map in conns subflow_overflow; do
 		assert_eq 0 "$(jq --arg m "$map" '.maps[] | select(.name == $m) | .entries' <<<"$STATUS")" \
