@@ -7,7 +7,9 @@
 #      engine attached to the client's and the server's cgroups vs not, and
 #      the engine's BPF time per connection (kernel BPF statistics, rounds
 #      of their own spread over the run); a2 the same with 64 KiB each way,
-#      so that every connection's join subflow establishes (joins/conn)
+#      so that every connection's join subflow establishes (joins/conn);
+#      in each, the floor: the BPF time of the least sockops program a
+#      tracker must run (floor_sockops.bpf.c), alone, in rounds of its own
 #   b. bulk throughput over both tbf-shaped paths, attached vs not
 #   c. GET_SUB_IDS + GET_SUB_TUPLE through libsubflow vs the kernel's
 #      MPTCP_FULL_INFO, with 10, 1000 and 10000 connections open: by fd
@@ -180,6 +182,34 @@ set_engine() {
 	esac
 }
 
+# The floor (tests/bench/floor_sockops.bpf.c): the least sockops program a
+# tracker must run, attached alone (engine off) for a BPF statistics round
+# of its own next to each of the engine's. Pinned outside the engine's pin
+# directory, detached and removed on every exit path.
+FLOOR_OBJ=$LAB_BUILD/tests/bench/floor_sockops.bpf.o
+FLOOR_PIN=
+floor_load() {
+	[ -r "$FLOOR_OBJ" ] || fail "$FLOOR_OBJ not built (run make)"
+	FLOOR_PIN=/sys/fs/bpf/subflow-bench-floor-$LAB_SUFFIX
+	lab_on_cleanup "floor_set off; rm -f $FLOOR_PIN"
+	bpftool prog load "$FLOOR_OBJ" "$FLOOR_PIN" type sockops ||
+		fail "cannot load the floor program $FLOOR_OBJ"
+}
+FLOOR_ON=0
+floor_set() {
+	local cg verb=attach
+	[ -n "$FLOOR_PIN" ] || return 0
+	case $1 in
+	on) [ "$FLOOR_ON" = 0 ] || return 0 ;;
+	off) [ "$FLOOR_ON" = 1 ] || return 0; verb=detach ;;
+	esac
+	for cg in "$CG_C" "$CG_S"; do
+		bpftool cgroup "$verb" "$cg" sock_ops pinned "$FLOOR_PIN" $([ $verb = attach ] && echo multi) ||
+			fail "bpftool cgroup $verb $cg (floor)"
+	done
+	[ "$1" = on ] && FLOOR_ON=1 || FLOOR_ON=0
+}
+
 # The engine's programs that run for a connection (the iterator does not).
 engine_progs() {
 	local p
@@ -253,6 +283,7 @@ bench_connrate() {
 	# had 2 subflows (join SYNs that arrive after the close are not counted).
 	local join_mib=MPTcpExtMPJoinAckRx
 	local stats_every=$(( pairs / STATS_ROUNDS )) progs=() per_conns=() s_joins=0 s_conns=0
+	local floor_per_conns=()
 	local s_runs=() p detail= stats_rounds=0
 	local -A p_runs=() p_ns=()
 	(( stats_every >= 1 )) || stats_every=1
@@ -305,6 +336,13 @@ bench_connrate() {
 			p_runs[$p]+="$(calc "$(field "$out" "bpf_${p}_runs") / $conns") "
 			p_ns[$p]+="$(calc "$(field "$out" "bpf_${p}_ns") / ($(field "$out" "bpf_${p}_runs") + 0.000001)") "
 		done
+		# The floor's round, with the engine off.
+		set_engine off
+		floor_set on
+		out=$(stats_client -a "$S1_V4" -p "$port" -b "$bytes" -d "$STATS_SECS" --bpf-prog "$FLOOR_PIN")
+		floor_set off
+		log "  floor round $stats_rounds: $out"
+		floor_per_conns+=("$(calc "$(field "$out" bpf_ns) / $(field "$out" conns)")")
 		stats_rounds=$(( stats_rounds + 1 ))
 	done
 	kill "$SPAWNED_PID" 2>/dev/null || true
@@ -342,6 +380,13 @@ bench_connrate() {
 	row "$label engine BPF time per conn, $bytes B (us)" "0" "$(calc "$per_conn / 1000")" \
 	    "$(printf '%.1f%% of a conn' "$pct")" "<= $bpf_target us" \
 	    "$(verdict "$(calc "$per_conn / 1000")" "$bpf_target")"
+	# What no tracker can go below here, in the same run: the target
+	# left to the engine's own work is the target minus the floor.
+	local floor
+	floor=$(median "${floor_per_conns[@]}")
+	row "$label floor: least sockops tracker, BPF time per conn, $bytes B (us)" \
+	    "$(calc "$floor / 1000")" "$(calc "$per_conn / 1000")" "$(times "$floor" "$per_conn")" \
+	    "(none)" "info"
 	for p in track connect4 bind4 mptcpify; do
 		[ -n "${p_runs[$p]:-}" ] || continue
 		# shellcheck disable=SC2086
@@ -850,7 +895,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/control.sh"
 # ---- Main ------------------------------------------------------------------------------
 
 require_mptcp
-require_cmd nstat jq ip tc timeout taskset
+require_cmd nstat jq ip tc timeout taskset bpftool
 for t in "$SUBFLOWCTL" "$CONNRATE" "$BULK" "$QUERYLAT" "$POLICYLOAD" "$SOCKCOST" "$TCP_APP" \
 	 "$TCP_APP_STATIC" "$PRELOAD_SHIM" "$OPPROF"; do
 	[ -x "$t" ] || fail "$t not built (run make)"
@@ -874,6 +919,7 @@ started=$(date +%s)
 only() { local letters=${BENCH_ONLY//cc/}; [[ $letters == *"$1"* ]]; }
 IPPROTO_MPTCP_NR=262
 if only a; then
+	floor_load
 	bench_connrate 1 6000 "$PAIRS" "a." 3 3
 	bench_connrate 65536 6007 "$PAIRS_64K" "a2." 6 -
 	row "a2. joins per conn, 65536 B (server MPJoinAckRx)" "-" "$CONNRATE_JOINS_PER_CONN" "-" ">= 0.95" \
