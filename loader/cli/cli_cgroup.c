@@ -122,17 +122,9 @@ static int do_list(int argc, char **argv)
 
 	if (argc > 0)
 		return usage_error("'cgroup list': unexpected argument '%s'", argv[0]);
-	err = subflow_cgroup_list(NULL, 0, &n);
+	err = subflow_cgroup_list_all(&att, &n);
 	if (err)
 		return fail_errno(err, "cgroup list");
-	att = calloc(n + 1, sizeof(*att));
-	if (!att)
-		return fail("out of memory");
-	err = subflow_cgroup_list(att, n, &n);
-	if (err) {
-		free(att);
-		return fail_errno(err, "cgroup list");
-	}
 	if (json_output) {
 		jsonw_start_array(json_wtr);
 		for (size_t i = 0; i < n; i++) {

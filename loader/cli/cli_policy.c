@@ -592,17 +592,9 @@ static int do_show(int argc, char **argv)
 		return 0;
 	}
 
-	err = subflow_policy_list(NULL, 0, &n);
+	err = subflow_policy_list_all(&ids, &n);
 	if (err)
 		return fail("cannot list policies: %s", strerror(-err));
-	ids = calloc(n + 1, sizeof(*ids));
-	if (!ids)
-		return fail("out of memory");
-	err = subflow_policy_list(ids, n, &n);
-	if (err) {
-		free(ids);
-		return fail("cannot list policies: %s", strerror(-err));
-	}
 	if (json_output)
 		jsonw_start_array(json_wtr);
 	else if (!n)

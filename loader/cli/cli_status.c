@@ -349,11 +349,8 @@ int do_status(int argc, char **argv)
 		maps[i].name = subflow_map_names[i];
 		read_map(&maps[i]);
 	}
-	if (!subflow_cgroup_list(NULL, 0, &nr_att) && nr_att) {
-		att = calloc(nr_att, sizeof(*att));
-		if (att && subflow_cgroup_list(att, nr_att, &nr_att))
-			nr_att = 0;
-	}
+	if (subflow_cgroup_list_all(&att, &nr_att))
+		nr_att = 0;
 	have_stats = loaded && !subflow_get_stats(stats);
 	nr_features = 0;
 	subflow_features_probe(features, MAX_FEATURES, &nr_features);

@@ -161,14 +161,10 @@ static int find_gone(struct id_set *gone)
 	err = for_each_attachment(add_if_gone, gone);
 	if (err)
 		return err;
-	if (subflow_policy_list(NULL, 0, &n) || !n)
+	if (subflow_policy_list_all(&policies, &n))
 		return 0;
-	policies = calloc(n, sizeof(*policies));
-	if (!policies)
-		return -ENOMEM;
-	if (!subflow_policy_list(policies, n, &n))
-		for (size_t i = 0; !err && i < n; i++)
-			err = add_if_gone(policies[i], gone);
+	for (size_t i = 0; !err && i < n; i++)
+		err = add_if_gone(policies[i], gone);
 	free(policies);
 	return err;
 }
@@ -285,13 +281,8 @@ void subflow_remove_uncovered_policies_locked(uint64_t detached)
 	uint64_t *ids, up[MAX_DEPTH];
 	size_t n = 0, nr_up;
 
-	if (subflow_policy_list(NULL, 0, &n) || !n)
+	if (subflow_policy_list_all(&ids, &n))
 		return;
-	ids = calloc(n, sizeof(*ids));
-	if (!ids || subflow_policy_list(ids, n, &n)) {
-		free(ids);
-		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (subflow_cgroup_ancestors(ids[i], up, MAX_DEPTH, &nr_up))
 			continue;

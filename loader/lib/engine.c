@@ -584,19 +584,13 @@ static int purge_detached(const char *cgroup_path)
 {
 	struct subflow_attachment *att = NULL;
 	uint64_t *ids = NULL, *sub = NULL;
-	size_t nr_ids, nr_att, nr_sub, i, j, k, kept = 0;
+	size_t nr_ids, nr_att, nr_sub, room, i, j, k, kept = 0;
 	char real[PATH_MAX];
 	int err;
 
 	if (!realpath(cgroup_path, real))
 		return -errno;
-	err = subflow_cgroup_list(NULL, 0, &nr_att);
-	if (err)
-		return err;
-	att = calloc(nr_att + 1, sizeof(*att));
-	if (!att)
-		return -ENOMEM;
-	err = subflow_cgroup_list(att, nr_att, &nr_att);
+	err = subflow_cgroup_list_all(&att, &nr_att);
 	if (err)
 		goto out;
 	for (i = 0; i < nr_att; i++)
@@ -612,9 +606,12 @@ static int purge_detached(const char *cgroup_path)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = subflow_cgroup_subtree_ids(real, ids, nr_ids, &nr_ids);
+	room = nr_ids;
+	err = subflow_cgroup_subtree_ids(real, ids, room, &nr_ids);
 	if (err)
 		goto out;
+	if (nr_ids > room)
+		nr_ids = room;	/* cgroups made meanwhile: not ours to purge */
 	for (i = 0; i < nr_att; i++) {
 		if (!att[i].path[0] || !path_is_under(att[i].path, real))
 			continue;
@@ -720,6 +717,47 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 	closedir(dir);
 	*count = n;
 	return 0;
+}
+
+int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t *count)
+{
+	size_t room = 0, total;
+	void *items = NULL, *bigger;
+	int err, tries;
+
+	*out = NULL;
+	*count = 0;
+	/* Each try makes room for what the one before counted, plus some:
+	 * only items added meanwhile can outgrow it. */
+	for (tries = 0; tries < 8; tries++) {
+		err = list(items, room, &total);
+		if (err)
+			break;
+		if (total <= room) {
+			*out = items;
+			*count = total;
+			return 0;
+		}
+		room = total + 8;
+		bigger = realloc(items, room * item_size);
+		if (!bigger) {
+			err = -ENOMEM;
+			break;
+		}
+		items = bigger;
+	}
+	free(items);
+	return err ? err : -EAGAIN;
+}
+
+static int cgroup_list_items(void *out, size_t max, size_t *count)
+{
+	return subflow_cgroup_list(out, max, count);
+}
+
+int subflow_cgroup_list_all(struct subflow_attachment **out, size_t *count)
+{
+	return subflow_list_all(cgroup_list_items, sizeof(**out), (void **)out, count);
 }
 
 /* A pin directory made before engine records existed: its marker is our

@@ -245,6 +245,16 @@ bool subflow_object_present(const struct subflow_object *o);
 bool subflow_cgroup_is_attached(uint64_t cgroup_id);
 /* Detach and unpin every hook link of one attachment (lock held). */
 void subflow_detach_hooks_locked(uint64_t cgroup_id);
+/* A list call of the library's form: at most `max` items written to `out`,
+ * *count set to the total, which exceeds max when items were added since
+ * the caller counted them. */
+typedef int (*subflow_list_fn)(void *out, size_t max, size_t *count);
+/* Every item of `list`, in an array the caller frees (NULL when there is
+ * none): listed again, with more room, until the room sufficed, so *count
+ * never exceeds what *out holds. */
+int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t *count);
+/* subflow_list_all of subflow_cgroup_list (policy.h: of subflow_policy_list). */
+int subflow_cgroup_list_all(struct subflow_attachment **out, size_t *count);
 
 /* ---- attachments.c: what the engine covers, as cgroups come and go --------- */
 /* The attached cgroup covering cgroup `id`: itself or its nearest attached

@@ -612,6 +612,16 @@ int subflow_policy_list(uint64_t *ids, size_t max, size_t *count)
 	return 0;
 }
 
+static int policy_list_items(void *out, size_t max, size_t *count)
+{
+	return subflow_policy_list(out, max, count);
+}
+
+int subflow_policy_list_all(uint64_t **ids, size_t *count)
+{
+	return subflow_list_all(policy_list_items, sizeof(**ids), (void **)ids, count);
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 /* pr_warn says "warning" already: "FILE:LINE:1: path NAME: ..." */

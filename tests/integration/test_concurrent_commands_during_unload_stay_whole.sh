@@ -30,7 +30,9 @@ run_logged() {
 	printf '%s rc=%s json=%s cmd=%s err=%s\n' "$name" "$rc" \
 		"$(jq -s length <<<"$out" 2>/dev/null || echo invalid)" "$*" "$(jq -r .error? <<<"$out" 2>/dev/null | head -c 200)" >> "$LAB_TMP/results"
 	if grep -qE 'Sanitizer|runtime error|Segmentation|Assertion|double free' <<<"$err"; then
-		printf '%s ALARM %s: %s\n' "$name" "$*" "$err" >> "$LAB_TMP/results"
+		printf '%s ALARM %s: %s\n' "$name" "$*" "$(head -n1 <<<"$err")" >> "$LAB_TMP/results"
+		# The whole report, for the log (results keeps one line per run).
+		printf '==== %s: subflowctl %s\n%s\n' "$name" "$*" "$err" >> "$LAB_TMP/alarms"
 	fi
 }
 # worker NAME ARGS...: run the command again and again until the unloader
@@ -80,6 +82,7 @@ total=$(wc -l < "$LAB_TMP/results")
 log "outcomes: $(awk '{ print $1, $2 }' "$LAB_TMP/results" | sort | uniq -c | paste -sd, )"
 assert_ge $(( 10 * ROUNDS )) "$total" "commands run"
 if grep -q ALARM "$LAB_TMP/results"; then
+	cat "$LAB_TMP/alarms" >&2
 	fail "a run crashed or reported memory errors: $(grep -m3 ALARM "$LAB_TMP/results")"
 fi
 bad=$(grep -vE ' rc=[01] json=1 ' "$LAB_TMP/results" || true)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unit tests of libsubflow's pure helpers: token parsing, endpoint
- * conversion to sockaddrs, TCP state names, and the ABI sizes. */
+ * conversion to sockaddrs, TCP state names, the ABI sizes, and listing
+ * all of a list that grows while it is listed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "check.h"
@@ -99,6 +101,58 @@ static void test_pin_dir(void)
 	CHECK("pin_path_too_long", subflow_pin_path(path, 8, "conns") == -ENAMETOOLONG);
 }
 
+/* A list that gains `growth` items at each call, `calls_growing` times:
+ * what attachments or policies made between two list calls look like. It
+ * writes at most max items (each its index) and counts them all. */
+static size_t fake_total, fake_growth, fake_calls_growing, fake_calls;
+
+static int fake_list(void *out, size_t max, size_t *count)
+{
+	uint64_t *items = out;
+
+	if (fake_calls++ < fake_calls_growing)
+		fake_total += fake_growth;
+	for (size_t i = 0; i < fake_total && i < max; i++)
+		items[i] = i;
+	*count = fake_total;
+	return 0;
+}
+
+static void fake_reset(size_t total, size_t growth, size_t calls_growing)
+{
+	fake_total = total;
+	fake_growth = growth;
+	fake_calls_growing = calls_growing;
+	fake_calls = 0;
+}
+
+static void test_list_all(void)
+{
+	uint64_t *items = NULL;
+	size_t count = 99;
+	bool whole = true;
+
+	fake_reset(0, 0, 0);
+	CHECK("list_all_empty", !subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count) &&
+	      count == 0 && !items);
+
+	/* Grows by 20 at each of the first 3 calls: more than the slack. */
+	fake_reset(5, 20, 3);
+	CHECK("list_all_growing", !subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count));
+	CHECK("list_all_growing_count_is_the_final_total", count == 65);
+	for (size_t i = 0; items && i < count; i++)
+		whole = whole && items[i] == i;
+	CHECK("list_all_growing_every_item_written", items && whole);
+	free(items);
+	items = NULL;
+
+	/* Never stable: gives up, with nothing to free. */
+	fake_reset(1, 100, 1000);
+	CHECK("list_all_never_stable_is_eagain",
+	      subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count) == -EAGAIN &&
+	      !items && count == 0);
+}
+
 int main(void)
 {
 	test_parse_u32();
@@ -107,5 +161,6 @@ int main(void)
 	test_state_names();
 	test_abi_layout();
 	test_pin_dir();
+	test_list_all();
 	return CHECK_SUMMARY();
 }
