@@ -251,7 +251,8 @@ struct subflow_attachment {
 };
 
 /* List the cgroups the engine is attached to. *count is the total; at most
- * max are written. */
+ * max are written. The total can exceed max when cgroups were attached
+ * since the caller counted them: read no more than min(*count, max). */
 SUBFLOW_API int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *count);
 
 /* Reap what removed cgroups left: the attachment of a cgroup that no longer
