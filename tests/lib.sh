@@ -99,9 +99,14 @@ _lab_starttime() {
 }
 
 _lab_state_init() {
-	mkdir -p -m 0700 "$LAB_STATE_ROOT" || return 0
+	local try made=0
 	LAB_STATE=$LAB_STATE_ROOT/$LAB_SUFFIX
-	mkdir -m 0700 "$LAB_STATE" || { LAB_STATE=; return 0; }
+	# Twice: another run's cleanup may remove the empty root in between.
+	for try in 1 2; do
+		mkdir -p -m 0700 "$LAB_STATE_ROOT" && mkdir -m 0700 "$LAB_STATE" 2>/dev/null &&
+			{ made=1; break; }
+	done
+	[ "$made" = 1 ] || { LAB_STATE=; return 0; }
 	printf '%s %s\n' "$$" "$(_lab_starttime "$$")" > "$LAB_STATE/owner"
 	printf '%s\n' "$LAB_TMP" > "$LAB_STATE/tmp"
 	printf '%s\n' "$SUBFLOW_PIN_DIR" > "$LAB_STATE/pin_dir"
@@ -191,6 +196,9 @@ lab_cleanup_all() {
 	lab_cleanup
 	[ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
 	[ -n "$LAB_STATE" ] && rm -rf "$LAB_STATE"
+	# The last run out leaves no state root behind (another run's state
+	# keeps it: rmdir fails on a directory that is not empty).
+	rmdir "$LAB_STATE_ROOT" 2>/dev/null
 	return "$rc"
 }
 
