@@ -99,11 +99,15 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct tcp_s
 	 * (tcp_done) whose connection no longer takes it, and then still runs
 	 * ACTIVE_ESTABLISHED_CB (seen in CI: a join recorded in state CLOSE,
 	 * local port 0, its address ids from the SYN-ACK, never removed).
-	 * Recorded, it would see no other callback. Nothing to undo: it was
-	 * never recorded, and a reader that heard it come up heard it go at
-	 * that TCP_CLOSE. */
-	if (rd->info.tcp_state == TCP_CLOSE_STATE)
+	 * Recorded, it would see no other callback. Only its note of
+	 * TCP_CONNECT_CB is to free; its TCP_CLOSE came first, so a reader
+	 * that heard it come up heard it go, and a record of it made by an
+	 * earlier callback was forgotten then. */
+	if (rd->info.tcp_state == TCP_CLOSE_STATE) {
+		if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && policies_exist())
+			take_pending_note(skops, &rd->info);
 		return;
+	}
 	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
 		/* Called just before the kernel moves it to ESTABLISHED. The
 		 * side that accepts shapes here: its first callback. */

@@ -158,7 +158,7 @@ static const char *const cc_stat_names[SUBFLOW_CC_STAT_MAX] = {
 
 struct cc_report {
 	struct subflow_cc_state cc[8];
-	size_t n;
+	size_t n;	/* at most the 8 of cc[] */
 	uint64_t stats[SUBFLOW_CC_STAT_MAX];
 	bool have_stats;
 };
@@ -167,6 +167,8 @@ static void read_cc(struct cc_report *r, bool loaded)
 {
 	memset(r, 0, sizeof(*r));
 	subflow_cc_list(r->cc, 8, &r->n);
+	if (r->n > 8)
+		r->n = 8;	/* the total, which may exceed what was written */
 	r->have_stats = loaded && !subflow_percpu_sums(MAP_CC_STATS, SUBFLOW_CC_STAT_MAX, r->stats);
 }
 

@@ -161,8 +161,11 @@ static int find_gone(struct id_set *gone)
 	err = for_each_attachment(add_if_gone, gone);
 	if (err)
 		return err;
-	if (subflow_policy_list_all(&policies, &n))
-		return 0;
+	err = subflow_policy_list_all(&policies, &n);
+	if (err == -ENOMEM || err == -EAGAIN)
+		return err;
+	if (err)
+		return 0;	/* no policy map: no policy to check */
 	for (size_t i = 0; !err && i < n; i++)
 		err = add_if_gone(policies[i], gone);
 	free(policies);

@@ -189,3 +189,18 @@ int subflow_cgroup_subtree_ids(const char *path, uint64_t *ids, size_t max, size
 	*count = walk_count;
 	return 0;
 }
+
+static int subtree_list_items(void *ctx, void *out, size_t max, size_t *count)
+{
+	return subflow_cgroup_subtree_ids(ctx, out, max, count);
+}
+
+int subflow_cgroup_subtree_ids_all(const char *path, uint64_t **ids, size_t *count)
+{
+	void *items;
+	int err;
+
+	err = subflow_list_all(subtree_list_items, (void *)path, sizeof(**ids), &items, count);
+	*ids = items;
+	return err;
+}

@@ -169,10 +169,11 @@ static int control_connect(uint64_t netns)
 	if (!err)
 		return s;
 	close(s);
-	/* A run directory we cannot search is 0700: only the engine's locks
-	 * are in it, since a daemon makes it 0711 before it binds its socket
-	 * (and a socket we could reach in it would say EACCES on itself). */
-	if (err == -EACCES && stat(path, &st) && errno == EACCES)
+	/* A root-owned run directory of mode 0700, which we cannot search,
+	 * holds only the engine's locks: a daemon makes it 0711 before it
+	 * binds its socket. Any other refusal is reported as it is. */
+	if (err == -EACCES && stat(path, &st) && errno == EACCES &&
+	    !stat(SUBFLOW_CONTROL_DIR, &st) && st.st_uid == 0 && (st.st_mode & 07777) == 0700)
 		err = -ENOENT;
 	switch (err) {
 	case -ENOENT:

@@ -584,7 +584,7 @@ static int purge_detached(const char *cgroup_path)
 {
 	struct subflow_attachment *att = NULL;
 	uint64_t *ids = NULL, *sub = NULL;
-	size_t nr_ids, nr_att, nr_sub, room, i, j, k, kept = 0;
+	size_t nr_ids = 0, nr_att, nr_sub, i, j, k, kept = 0;
 	char real[PATH_MAX];
 	int err;
 
@@ -597,30 +597,21 @@ static int purge_detached(const char *cgroup_path)
 		if (att[i].path[0] && path_is_under(real, att[i].path))
 			goto out;	/* an ancestor still tracks all of it */
 
-	err = subflow_cgroup_subtree_ids(real, NULL, 0, &nr_ids);
+	err = subflow_cgroup_subtree_ids_all(real, &ids, &nr_ids);
 	if (err)
 		goto out;
-	ids = calloc(nr_ids + 1, sizeof(*ids));
-	sub = calloc(nr_ids + 1, sizeof(*sub));
-	if (!ids || !sub) {
-		err = -ENOMEM;
-		goto out;
-	}
-	room = nr_ids;
-	err = subflow_cgroup_subtree_ids(real, ids, room, &nr_ids);
-	if (err)
-		goto out;
-	if (nr_ids > room)
-		nr_ids = room;	/* cgroups made meanwhile: not ours to purge */
 	for (i = 0; i < nr_att; i++) {
 		if (!att[i].path[0] || !path_is_under(att[i].path, real))
 			continue;
-		if (subflow_cgroup_subtree_ids(att[i].path, sub, nr_ids, &nr_sub))
+		/* An attachment below still covers its own subtree: keep it. */
+		if (subflow_cgroup_subtree_ids_all(att[i].path, &sub, &nr_sub))
 			continue;
-		for (j = 0; j < nr_sub && j < nr_ids; j++)
+		for (j = 0; j < nr_sub; j++)
 			for (k = 0; k < nr_ids; k++)
 				if (ids[k] == sub[j])
 					ids[k] = 0;
+		free(sub);
+		sub = NULL;
 	}
 	for (i = 0; i < nr_ids; i++)
 		if (ids[i])
@@ -719,7 +710,8 @@ int subflow_cgroup_list(struct subflow_attachment *out, size_t max, size_t *coun
 	return 0;
 }
 
-int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t *count)
+int subflow_list_all(subflow_list_fn list, void *ctx, size_t item_size, void **out,
+		     size_t *count)
 {
 	size_t room = 0, total;
 	void *items = NULL, *bigger;
@@ -730,7 +722,7 @@ int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t 
 	/* Each try makes room for what the one before counted, plus some:
 	 * only items added meanwhile can outgrow it. */
 	for (tries = 0; tries < 8; tries++) {
-		err = list(items, room, &total);
+		err = list(ctx, items, room, &total);
 		if (err)
 			break;
 		if (total <= room) {
@@ -750,14 +742,20 @@ int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t 
 	return err ? err : -EAGAIN;
 }
 
-static int cgroup_list_items(void *out, size_t max, size_t *count)
+static int cgroup_list_items(void *ctx, void *out, size_t max, size_t *count)
 {
+	(void)ctx;
 	return subflow_cgroup_list(out, max, count);
 }
 
 int subflow_cgroup_list_all(struct subflow_attachment **out, size_t *count)
 {
-	return subflow_list_all(cgroup_list_items, sizeof(**out), (void **)out, count);
+	void *items;
+	int err;
+
+	err = subflow_list_all(cgroup_list_items, NULL, sizeof(**out), &items, count);
+	*out = items;
+	return err;
 }
 
 /* A pin directory made before engine records existed: its marker is our

@@ -247,13 +247,17 @@ bool subflow_cgroup_is_attached(uint64_t cgroup_id);
 void subflow_detach_hooks_locked(uint64_t cgroup_id);
 /* A list call of the library's form: at most `max` items written to `out`,
  * *count set to the total, which exceeds max when items were added since
- * the caller counted them. */
-typedef int (*subflow_list_fn)(void *out, size_t max, size_t *count);
+ * the caller counted them. ctx: what to list (a path), or NULL. */
+typedef int (*subflow_list_fn)(void *ctx, void *out, size_t max, size_t *count);
 /* Every item of `list`, in an array the caller frees (NULL when there is
  * none): listed again, with more room, until the room sufficed, so *count
- * never exceeds what *out holds. */
-int subflow_list_all(subflow_list_fn list, size_t item_size, void **out, size_t *count);
-/* subflow_list_all of subflow_cgroup_list (policy.h: of subflow_policy_list). */
+ * never exceeds what the array holds. Returns the array in *out, or NULL
+ * with an error: the list's own, -ENOMEM, or -EAGAIN when it never
+ * stopped growing (8 tries). */
+int subflow_list_all(subflow_list_fn list, void *ctx, size_t item_size, void **out,
+		     size_t *count);
+/* subflow_list_all of subflow_cgroup_list (policy.h: of subflow_policy_list;
+ * cgroup.c: of subflow_cgroup_subtree_ids). */
 int subflow_cgroup_list_all(struct subflow_attachment **out, size_t *count);
 
 /* ---- attachments.c: what the engine covers, as cgroups come and go --------- */
@@ -345,6 +349,7 @@ bool subflow_cgroup_exists(uint64_t id);
 int subflow_cgroup_ancestors(uint64_t id, uint64_t *ids, size_t max, size_t *count);
 /* Collect the ids of `path` and all its descendants (at most max). */
 int subflow_cgroup_subtree_ids(const char *path, uint64_t *ids, size_t max, size_t *count);
+int subflow_cgroup_subtree_ids_all(const char *path, uint64_t **ids, size_t *count);
 
 /* ---- netns.c: the one network-namespace executor ---------------------------- */
 /* Run fn(arg) in a short-lived thread that entered the network namespace

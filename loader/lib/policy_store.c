@@ -612,14 +612,20 @@ int subflow_policy_list(uint64_t *ids, size_t max, size_t *count)
 	return 0;
 }
 
-static int policy_list_items(void *out, size_t max, size_t *count)
+static int policy_list_items(void *ctx, void *out, size_t max, size_t *count)
 {
+	(void)ctx;
 	return subflow_policy_list(out, max, count);
 }
 
 int subflow_policy_list_all(uint64_t **ids, size_t *count)
 {
-	return subflow_list_all(policy_list_items, sizeof(**ids), (void **)ids, count);
+	void *items;
+	int err;
+
+	err = subflow_list_all(policy_list_items, NULL, sizeof(**ids), &items, count);
+	*ids = items;
+	return err;
 }
 
 /* ---- public API ---------------------------------------------------------- */

@@ -191,7 +191,9 @@ FLOOR_PIN=
 floor_load() {
 	[ -r "$FLOOR_OBJ" ] || fail "$FLOOR_OBJ not built (run make)"
 	FLOOR_PIN=/sys/fs/bpf/subflow-bench-floor-$LAB_SUFFIX
-	lab_on_cleanup "floor_set off; rm -f $FLOOR_PIN"
+	# Never fatal (it runs inside the cleanup): detach from both cgroups,
+	# attached or not, then unpin.
+	lab_on_cleanup "for cg in \"\$CG_C\" \"\$CG_S\"; do bpftool cgroup detach \"\$cg\" sock_ops pinned $FLOOR_PIN 2>/dev/null; done; rm -f $FLOOR_PIN"
 	bpftool prog load "$FLOOR_OBJ" "$FLOOR_PIN" type sockops ||
 		fail "cannot load the floor program $FLOOR_OBJ"
 }

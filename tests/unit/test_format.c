@@ -106,9 +106,11 @@ static void test_pin_dir(void)
  * writes at most max items (each its index) and counts them all. */
 static size_t fake_total, fake_growth, fake_calls_growing, fake_calls;
 
-static int fake_list(void *out, size_t max, size_t *count)
+static int fake_list(void *ctx, void *out, size_t max, size_t *count)
 {
 	uint64_t *items = out;
+
+	(void)ctx;
 
 	if (fake_calls++ < fake_calls_growing)
 		fake_total += fake_growth;
@@ -129,16 +131,18 @@ static void fake_reset(size_t total, size_t growth, size_t calls_growing)
 static void test_list_all(void)
 {
 	uint64_t *items = NULL;
+	void *raw = NULL;
 	size_t count = 99;
 	bool whole = true;
 
 	fake_reset(0, 0, 0);
-	CHECK("list_all_empty", !subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count) &&
-	      count == 0 && !items);
+	CHECK("list_all_empty", !subflow_list_all(fake_list, NULL, sizeof(*items), &raw, &count) &&
+	      count == 0 && !raw);
 
 	/* Grows by 20 at each of the first 3 calls: more than the slack. */
 	fake_reset(5, 20, 3);
-	CHECK("list_all_growing", !subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count));
+	CHECK("list_all_growing", !subflow_list_all(fake_list, NULL, sizeof(*items), &raw, &count));
+	items = raw;
 	CHECK("list_all_growing_count_is_the_final_total", count == 65);
 	for (size_t i = 0; items && i < count; i++)
 		whole = whole && items[i] == i;
@@ -149,8 +153,8 @@ static void test_list_all(void)
 	/* Never stable: gives up, with nothing to free. */
 	fake_reset(1, 100, 1000);
 	CHECK("list_all_never_stable_is_eagain",
-	      subflow_list_all(fake_list, sizeof(*items), (void **)&items, &count) == -EAGAIN &&
-	      !items && count == 0);
+	      subflow_list_all(fake_list, NULL, sizeof(*items), &raw, &count) == -EAGAIN &&
+	      !raw && count == 0);
 }
 
 int main(void)
