@@ -256,8 +256,8 @@ typedef int (*subflow_list_fn)(void *ctx, void *out, size_t max, size_t *count);
  * stopped growing (8 tries). */
 int subflow_list_all(subflow_list_fn list, void *ctx, size_t item_size, void **out,
 		     size_t *count);
-/* subflow_list_all of subflow_cgroup_list (policy.h: of subflow_policy_list;
- * cgroup.c: of subflow_cgroup_subtree_ids). */
+/* subflow_list_all of subflow_cgroup_list (cgroup.c: of
+ * subflow_cgroup_subtree_ids). */
 int subflow_cgroup_list_all(struct subflow_attachment **out, size_t *count);
 
 /* ---- attachments.c: what the engine covers, as cgroups come and go --------- */

@@ -93,7 +93,8 @@ int subflow_policy_read(uint64_t cgroup_id, struct subflow_policy_state *out);
 /* The ids of the cgroups that have a policy, ascending; *count is the total,
  * at most max written. */
 int subflow_policy_list(uint64_t *ids, size_t max, size_t *count);
-/* All of them, in an array the caller frees (internal.h: subflow_list_all). */
+/* All of them, in an array the caller frees (NULL when there is none), from
+ * one walk of the map. */
 int subflow_policy_list_all(uint64_t **ids, size_t *count);
 
 /* Append "FILE:LINE:COL: error: MSG" (line 0: "FILE: error: MSG") to errs,

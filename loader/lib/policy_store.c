@@ -580,12 +580,15 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int subflow_policy_list(uint64_t *ids, size_t max, size_t *count)
+/* One walk of the map gives them all, in an array grown as it goes: no
+ * count ahead, so nothing added meanwhile can outgrow it. */
+int subflow_policy_list_all(uint64_t **ids, size_t *count)
 {
 	uint64_t key, next, *prev = NULL, *all = NULL, *grown;
 	size_t n = 0, cap = 0;
 	int fd = subflow_map_fd(MAP_CGROUP_POLICY);
 
+	*ids = NULL;
 	*count = 0;
 	if (fd < 0)
 		return fd;
@@ -605,27 +608,27 @@ int subflow_policy_list(uint64_t *ids, size_t max, size_t *count)
 	}
 	if (n)
 		qsort(all, n, sizeof(*all), cmp_u64);
-	for (size_t i = 0; i < n && i < max; i++)
-		ids[i] = all[i];
+	else {
+		free(all);
+		all = NULL;
+	}
+	*ids = all;
 	*count = n;
-	free(all);
 	return 0;
 }
 
-static int policy_list_items(void *ctx, void *out, size_t max, size_t *count)
+int subflow_policy_list(uint64_t *ids, size_t max, size_t *count)
 {
-	(void)ctx;
-	return subflow_policy_list(out, max, count);
-}
-
-int subflow_policy_list_all(uint64_t **ids, size_t *count)
-{
-	void *items;
+	uint64_t *all;
 	int err;
 
-	err = subflow_list_all(policy_list_items, NULL, sizeof(**ids), &items, count);
-	*ids = items;
-	return err;
+	err = subflow_policy_list_all(&all, count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < *count && i < max; i++)
+		ids[i] = all[i];
+	free(all);
+	return 0;
 }
 
 /* ---- public API ---------------------------------------------------------- */
