@@ -101,12 +101,16 @@ spawn_in_ns() {
 	proc_register "$SPAWNED_PID"
 }
 
-# _netlink_subscribed PID: PID holds a netlink socket subscribed to a group.
+# _netlink_subscribed PID: PID holds a generic netlink socket subscribed to a
+# group (the mptcp_pm events are generic netlink; the daemon's check of
+# another path manager looks at those sockets only; mptcpd also watches
+# rtnetlink, and may be subscribed there first).
 _netlink_subscribed() {
 	local pid=$1 inode
 	for inode in $(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p'); do
 		nsenter --net="/proc/$pid/ns/net" awk -v i="$inode" \
-			'$10 == i && $4 != "00000000" { found = 1 } END { exit !found }' /proc/net/netlink &&
+			'$10 == i && $2 == 16 && $4 != "00000000" { found = 1 } END { exit !found }' \
+			/proc/net/netlink &&
 			return 0
 	done
 	return 1
