@@ -101,17 +101,22 @@ spawn_in_ns() {
 	proc_register "$SPAWNED_PID"
 }
 
-# _netlink_subscribed PID: PID holds a generic netlink socket subscribed to a
-# group (the mptcp_pm events are generic netlink; the daemon's check of
-# another path manager looks at those sockets only; mptcpd also watches
-# rtnetlink, and may be subscribed there first).
+# _netlink_subscribed PID: PID holds a generic netlink socket subscribed to
+# the mptcp_pm events group, which is what the daemon's check for another
+# path manager looks for (a process may hold other groups first: mptcpd
+# subscribes to nlctrl's notify group before mptcp_pm's).
 _netlink_subscribed() {
-	local pid=$1 inode
+	local pid=$1 inode id bit sk proto rest groups ino
+	id=$(genl ctrl get name mptcp_pm 2>/dev/null |
+		sed -n 's/.*ID-\(0x[0-9a-f]*\) *name: mptcp_pm_events.*/\1/p')
+	[ -n "$id" ] || return 1
+	bit=$(( 1 << (id - 1) ))
 	for inode in $(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p'); do
-		nsenter --net="/proc/$pid/ns/net" awk -v i="$inode" \
-			'$10 == i && $2 == 16 && $4 != "00000000" { found = 1 } END { exit !found }' \
-			/proc/net/netlink &&
-			return 0
+		# /proc/net/netlink: sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+		while read -r sk proto _ groups _ _ _ _ _ ino rest; do
+			[ "$ino" = "$inode" ] && [ "$proto" = 16 ] &&
+				(( 16#$groups & bit )) && return 0
+		done < <(nsenter --net="/proc/$pid/ns/net" tail -n +2 /proc/net/netlink)
 	done
 	return 1
 }

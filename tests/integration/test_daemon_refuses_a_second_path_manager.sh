@@ -11,7 +11,7 @@ source "$(dirname "$0")/../pm_lib.sh"
 MPTCPD=${MPTCPD:-/usr/libexec/mptcpd}
 require_mptcp
 require_built
-require_cmd jq nsenter "$MPTCPD"
+require_cmd jq nsenter genl "$MPTCPD"
 lab_init
 lab_setup
 prefer_lab "path wifi dev $C1
