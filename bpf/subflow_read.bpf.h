@@ -163,6 +163,20 @@ static __always_inline __u32 queued_join_id(struct mptcp_subflow_context *sf,
 	return 0;
 }
 
+/* The MPTCP subflow a sockops callback runs for, or NULL (no full socket,
+ * or plain TCP). skops->sk is loaded once: the verifier tracks the NULL
+ * check of that one load. */
+static __always_inline struct tcp_sock *sockops_subflow(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *bsk = skops->sk;
+	struct tcp_sock *tp;
+
+	if (!bsk)
+		return NULL;
+	tp = bpf_skc_to_tcp_sock(bsk);
+	return tp && tp->is_mptcp ? tp : NULL;
+}
+
 /* A subflow as read from its socket, with what its connection's entry
  * needs when it is the first one recorded. */
 struct subflow_read {

@@ -174,7 +174,6 @@ SEC("sockops")
 int subflow_track(struct bpf_sock_ops *skops)
 {
 	struct subflow_read rd = {};
-	struct bpf_sock *bsk;
 	__u32 op = skops->op;
 	struct tcp_sock *tp;
 
@@ -196,11 +195,8 @@ int subflow_track(struct bpf_sock_ops *skops)
 	default:
 		return 1;
 	}
-	bsk = skops->sk;	/* one load: the verifier tracks its NULL check */
-	if (!bsk)
-		return 1;
-	tp = bpf_skc_to_tcp_sock(bsk);
-	if (!tp || !tp->is_mptcp)
+	tp = sockops_subflow(skops);
+	if (!tp)
 		return 1;
 
 	switch (op) {

@@ -9,7 +9,10 @@
 #      of their own spread over the run); a2 the same with 64 KiB each way,
 #      so that every connection's join subflow establishes (joins/conn);
 #      in each, the floor: the BPF time of the least sockops program a
-#      tracker must run (floor_sockops.bpf.c), alone, in rounds of its own
+#      tracker must run (floor_sockops.bpf.c), the socket-storage
+#      design's record without its index (proto_sk_storage.bpf.c) and the
+#      least by-token index (proto_index.bpf.c), each alone, in rounds of
+#      its own
 #   b. bulk throughput over both tbf-shaped paths, attached vs not
 #   c. GET_SUB_IDS + GET_SUB_TUPLE through libsubflow vs the kernel's
 #      MPTCP_FULL_INFO, with 10, 1000 and 10000 connections open: by fd
@@ -182,34 +185,49 @@ set_engine() {
 	esac
 }
 
-# The floor (tests/bench/floor_sockops.bpf.c): the least sockops program a
-# tracker must run, attached alone (engine off) for a BPF statistics round
-# of its own next to each of the engine's. Pinned outside the engine's pin
-# directory, detached and removed on every exit path.
-FLOOR_OBJ=$LAB_BUILD/tests/bench/floor_sockops.bpf.o
-FLOOR_PIN=
-floor_load() {
-	[ -r "$FLOOR_OBJ" ] || fail "$FLOOR_OBJ not built (run make)"
-	FLOOR_PIN=/sys/fs/bpf/subflow-bench-floor-$LAB_SUFFIX
+# Programs measured alone (engine off), each in a BPF statistics round of
+# its own next to each of the engine's, in the same run:
+# - floor (tests/bench/floor_sockops.bpf.c): the least sockops program a
+#   tracker must run;
+# - sk_storage (tests/bench/proto_sk_storage.bpf.c): the socket-storage
+#   design's record and removal, without the by-token index it would need;
+# - index (tests/bench/proto_index.bpf.c): the least a by-token index costs,
+#   one 8-byte insert and one delete per connection.
+# Pinned outside the engine's pin directory, detached and removed on every
+# exit path.
+declare -A ALONE_PIN=() ALONE_ON=()
+ALONE_PROGS=(floor sk_storage index)
+alone_obj() {
+	case $1 in
+	floor) echo "$LAB_BUILD/tests/bench/floor_sockops.bpf.o" ;;
+	sk_storage) echo "$LAB_BUILD/tests/bench/proto_sk_storage.bpf.o" ;;
+	index) echo "$LAB_BUILD/tests/bench/proto_index.bpf.o" ;;
+	esac
+}
+alone_load() {
+	local name=$1 obj pin
+	obj=$(alone_obj "$name")
+	[ -r "$obj" ] || fail "$obj not built (run make)"
+	pin=/sys/fs/bpf/subflow-bench-$name-$LAB_SUFFIX
 	# Never fatal (it runs inside the cleanup): detach from both cgroups,
 	# attached or not, then unpin.
-	lab_on_cleanup "for cg in \"\$CG_C\" \"\$CG_S\"; do bpftool cgroup detach \"\$cg\" sock_ops pinned $FLOOR_PIN 2>/dev/null; done; rm -f $FLOOR_PIN"
-	bpftool prog load "$FLOOR_OBJ" "$FLOOR_PIN" type sockops ||
-		fail "cannot load the floor program $FLOOR_OBJ"
+	lab_on_cleanup "for cg in \"\$CG_C\" \"\$CG_S\"; do bpftool cgroup detach \"\$cg\" sock_ops pinned $pin 2>/dev/null; done; rm -f $pin"
+	bpftool prog load "$obj" "$pin" type sockops || fail "cannot load $obj ($name)"
+	ALONE_PIN[$name]=$pin
+	ALONE_ON[$name]=0
 }
-FLOOR_ON=0
-floor_set() {
-	local cg verb=attach
-	[ -n "$FLOOR_PIN" ] || return 0
-	case $1 in
-	on) [ "$FLOOR_ON" = 0 ] || return 0 ;;
-	off) [ "$FLOOR_ON" = 1 ] || return 0; verb=detach ;;
+alone_set() {
+	local name=$1 cg verb=attach
+	[ -n "${ALONE_PIN[$name]:-}" ] || return 0
+	case $2 in
+	on) [ "${ALONE_ON[$name]}" = 0 ] || return 0 ;;
+	off) [ "${ALONE_ON[$name]}" = 1 ] || return 0; verb=detach ;;
 	esac
 	for cg in "$CG_C" "$CG_S"; do
-		bpftool cgroup "$verb" "$cg" sock_ops pinned "$FLOOR_PIN" $([ $verb = attach ] && echo multi) ||
-			fail "bpftool cgroup $verb $cg (floor)"
+		bpftool cgroup "$verb" "$cg" sock_ops pinned "${ALONE_PIN[$name]}" $([ $verb = attach ] && echo multi) ||
+			fail "bpftool cgroup $verb $cg ($name)"
 	done
-	[ "$1" = on ] && FLOOR_ON=1 || FLOOR_ON=0
+	[ "$2" = on ] && ALONE_ON[$name]=1 || ALONE_ON[$name]=0
 }
 
 # The engine's programs that run for a connection (the iterator does not).
@@ -285,7 +303,7 @@ bench_connrate() {
 	# had 2 subflows (join SYNs that arrive after the close are not counted).
 	local join_mib=MPTcpExtMPJoinAckRx
 	local stats_every=$(( pairs / STATS_ROUNDS )) progs=() per_conns=() s_joins=0 s_conns=0
-	local floor_per_conns=()
+	local -A alone_per_conns=()
 	local s_runs=() p detail= stats_rounds=0
 	local -A p_runs=() p_ns=()
 	(( stats_every >= 1 )) || stats_every=1
@@ -338,13 +356,16 @@ bench_connrate() {
 			p_runs[$p]+="$(calc "$(field "$out" "bpf_${p}_runs") / $conns") "
 			p_ns[$p]+="$(calc "$(field "$out" "bpf_${p}_ns") / ($(field "$out" "bpf_${p}_runs") + 0.000001)") "
 		done
-		# The floor's round, with the engine off.
+		# The rounds of the programs measured alone, engine off.
 		set_engine off
-		floor_set on
-		out=$(stats_client -a "$S1_V4" -p "$port" -b "$bytes" -d "$STATS_SECS" --bpf-prog "$FLOOR_PIN")
-		floor_set off
-		log "  floor round $stats_rounds: $out"
-		floor_per_conns+=("$(calc "$(field "$out" bpf_ns) / $(field "$out" conns)")")
+		for p in "${ALONE_PROGS[@]}"; do
+			alone_set "$p" on
+			out=$(stats_client -a "$S1_V4" -p "$port" -b "$bytes" -d "$STATS_SECS" \
+				--bpf-prog "${ALONE_PIN[$p]}")
+			alone_set "$p" off
+			log "  $p round $stats_rounds: $out"
+			alone_per_conns[$p]+="$(calc "$(field "$out" bpf_ns) / $(field "$out" conns)") "
+		done
 		stats_rounds=$(( stats_rounds + 1 ))
 	done
 	kill "$SPAWNED_PID" 2>/dev/null || true
@@ -384,11 +405,24 @@ bench_connrate() {
 	    "$(verdict "$(calc "$per_conn / 1000")" "$bpf_target")"
 	# What no tracker can go below here, in the same run: the target
 	# left to the engine's own work is the target minus the floor.
-	local floor
-	floor=$(median "${floor_per_conns[@]}")
+	local floor proto
+	# shellcheck disable=SC2086
+	floor=$(median ${alone_per_conns[floor]})
 	row "$label floor: least sockops tracker, BPF time per conn, $bytes B (us)" \
 	    "$(calc "$floor / 1000")" "$(calc "$per_conn / 1000")" "$(times "$floor" "$per_conn")" \
 	    "(none)" "info"
+	# The socket-storage design's least cost, against the same target:
+	# whether that design could meet it at all.
+	# shellcheck disable=SC2086
+	proto=$(median ${alone_per_conns[sk_storage]})
+	row "$label sk_storage design (prototype, no index), BPF time per conn, $bytes B (us)" \
+	    "$(calc "$floor / 1000")" "$(calc "$proto / 1000")" "$(times "$floor" "$proto")" \
+	    "<= $bpf_target us" "$(verdict "$(calc "$proto / 1000")" "$bpf_target")"
+	# shellcheck disable=SC2086
+	proto=$(median ${alone_per_conns[index]})
+	row "$label by-token index alone (least: 1 insert + 1 delete), BPF time per conn, $bytes B (us)" \
+	    "$(calc "$floor / 1000")" "$(calc "$proto / 1000")" "$(times "$floor" "$proto")" \
+	    "<= $bpf_target us" "$(verdict "$(calc "$proto / 1000")" "$bpf_target")"
 	for p in track connect4 bind4 mptcpify; do
 		[ -n "${p_runs[$p]:-}" ] || continue
 		# shellcheck disable=SC2086
@@ -921,7 +955,7 @@ started=$(date +%s)
 only() { local letters=${BENCH_ONLY//cc/}; [[ $letters == *"$1"* ]]; }
 IPPROTO_MPTCP_NR=262
 if only a; then
-	floor_load
+	for p in "${ALONE_PROGS[@]}"; do alone_load "$p"; done
 	bench_connrate 1 6000 "$PAIRS" "a." 3 3
 	bench_connrate 65536 6007 "$PAIRS_64K" "a2." 6 -
 	row "a2. joins per conn, 65536 B (server MPJoinAckRx)" "-" "$CONNRATE_JOINS_PER_CONN" "-" ">= 0.95" \
