@@ -256,8 +256,9 @@ enum subflow_stat {
  * connect/bind notes it in pending_notes) and is shaped under that one at
  * TCP_CONNECT_CB, even if a new policy came in between. Retired images stay
  * in `policies` for SUBFLOW_POLICY_RETAIN_NS so that such a subflow still
- * finds its own; one that does not (evicted because `policies` was full) gets
- * no options, and is counted (policy_gone).
+ * finds its own; one that does not (evicted because `policies` was full:
+ * oldest first, and those retired 100 ms ago or more to make room for the
+ * loader's spare image maps) gets no options, and is counted (policy_gone).
  *
  * Devices (`dev` selectors) are resolved when the policy is loaded, in the
  * loader's network namespace (meta.netns_cookie): to their ifindexes and to

@@ -14,12 +14,16 @@
  * leaves the old policy in force.
  *
  * An update of a map-in-map waits for an RCU grace period in the kernel
- * (maybe_wait_bpf_programs: 8-20 ms on the project's VM), so that wait is kept
- * off the way to "in force": each change leaves a spare, an empty inner map
- * already in `policies` under the next generation, which no cgroup_policy
- * entry names, so no program reads it; the next load fills it (a plain
- * array update) and swaps at once. The spare is put back, and retired
- * images dropped (in one batch: one grace period), after the swap.
+ * (maybe_wait_bpf_programs: 8-20 ms on the project's VM, once per call, a
+ * batch being one call), so that wait is kept off the way to "in force" and
+ * off most changes altogether: SPARES_AHEAD spares, empty inner maps
+ * already in `policies` under the next generations, which no cgroup_policy
+ * entry names, so no program reads them. A load fills the next one (a plain
+ * array update) and swaps at once. Only when SPARES_LOW or fewer are left
+ * does a change, after its swap, put the missing ones back in one batch and
+ * drop the retired images due (another batch): one change in three waits,
+ * for two grace periods. Retired images due wait for that, or for
+ * RETIRED_BATCH of them.
  *
  * A retired image stays SUBFLOW_POLICY_RETAIN_NS in `policies`, so that a
  * subflow admitted under it just before the swap is shaped under it too; it
@@ -43,6 +47,10 @@
 #include "policy.h"
 
 #define READ_ATTEMPTS 8
+#define SPARES_AHEAD	4	/* spares kept under the next generations */
+#define SPARES_LOW	1	/* put the missing ones back at this many */
+#define RETIRED_BATCH	8	/* retired images due that are dropped without waiting for a refill */
+#define SPARE_ROOM_AGE_NS (100ULL * 1000 * 1000)	/* retired images older may make room for spares */
 
 struct policy_maps {
 	int policies, index, text, cgroup_policy, count;
@@ -202,15 +210,18 @@ static void drop_image(const struct policy_maps *m, uint64_t generation)
 	bpf_map_delete_elem(m->index, &generation);
 }
 
-/* Drop retired images: those retired SUBFLOW_POLICY_RETAIN_NS ago, and, when
- * `room` more are needed in a full `policies`, the oldest retired ones.
+/* Drop retired images, all in one batch (one grace period for all, not one
+ * each): those retired SUBFLOW_POLICY_RETAIN_NS ago, once there are
+ * `min_due` of them, and, while `room` more are needed in a full
+ * `policies`, the oldest retired at least `evict_age_ns` ago. Returns
  * -ENOSPC when there is still no room. */
-static int collect_retired(const struct policy_maps *m, unsigned int room)
+static int collect_retired(const struct policy_maps *m, unsigned int room, unsigned int min_due,
+			   uint64_t evict_age_ns)
 {
 	uint64_t key, next, *prev = NULL, now = boottime_ns(), doomed[SUBFLOW_MAX_POLICIES];
 	struct subflow_policy_entry e, retired[SUBFLOW_MAX_POLICIES];
 	uint64_t retired_gen[SUBFLOW_MAX_POLICIES];
-	unsigned int n = 0, nr_doomed = 0, nr_retired = 0;
+	unsigned int n = 0, nr_due = 0, nr_doomed, nr_retired = 0;
 
 	while (!bpf_map_get_next_key(m->index, prev, &next)) {
 		key = next;
@@ -218,15 +229,36 @@ static int collect_retired(const struct policy_maps *m, unsigned int room)
 		n++;
 		if (bpf_map_lookup_elem(m->index, &key, &e) || !e.retired_ns)
 			continue;
-		if (now - e.retired_ns >= SUBFLOW_POLICY_RETAIN_NS) {
-			if (nr_doomed < SUBFLOW_MAX_POLICIES)
-				doomed[nr_doomed++] = key;
+		if (now - e.retired_ns >= SUBFLOW_POLICY_RETAIN_NS && nr_due < SUBFLOW_MAX_POLICIES) {
+			doomed[nr_due++] = key;
 		} else if (nr_retired < SUBFLOW_MAX_POLICIES) {
 			retired[nr_retired] = e;
 			retired_gen[nr_retired++] = key;
 		}
 	}
-	/* One batch: one grace period for all of them, not one each. */
+	/* Too few due to be worth a wait: they stay (they are the oldest,
+	 * so the first to go if room is short). */
+	nr_doomed = nr_due >= min_due ? nr_due : 0;
+	for (unsigned int i = 0; i < nr_due && !nr_doomed && nr_retired < SUBFLOW_MAX_POLICIES; i++) {
+		if (bpf_map_lookup_elem(m->index, &doomed[i], &retired[nr_retired]))
+			continue;
+		retired_gen[nr_retired++] = doomed[i];
+	}
+	/* Still full: the oldest retired ones, in the order they retired. */
+	while (n - nr_doomed + room > SUBFLOW_MAX_POLICIES && nr_retired) {
+		unsigned int oldest = 0;
+
+		for (unsigned int i = 1; i < nr_retired; i++)
+			if (retired[i].retired_ns < retired[oldest].retired_ns)
+				oldest = i;
+		if (now - retired[oldest].retired_ns < evict_age_ns)
+			break;
+		pr_debug("evicting policy generation %" PRIu64 ", retired %" PRIu64 " ms ago\n",
+			 retired_gen[oldest], (uint64_t)((now - retired[oldest].retired_ns) / 1000000));
+		doomed[nr_doomed++] = retired_gen[oldest];
+		retired[oldest] = retired[nr_retired - 1];
+		retired_gen[oldest] = retired_gen[--nr_retired];
+	}
 	if (nr_doomed) {
 		__u32 count = nr_doomed;
 
@@ -236,27 +268,7 @@ static int collect_retired(const struct policy_maps *m, unsigned int room)
 		for (unsigned int i = 0; i < nr_doomed; i++)
 			drop_image(m, doomed[i]);	/* text and index; the image is gone */
 	}
-	n -= nr_doomed;
-	/* Still full: the oldest retired ones, in the order they retired. */
-	while (n + room > SUBFLOW_MAX_POLICIES && nr_retired) {
-		unsigned int oldest = 0;
-
-		for (unsigned int i = 1; i < nr_retired; i++)
-			if (retired[i].retired_ns < retired[oldest].retired_ns)
-				oldest = i;
-		pr_debug("evicting policy generation %" PRIu64 ", retired %" PRIu64 " ms ago\n",
-			 retired_gen[oldest], (uint64_t)((now - retired[oldest].retired_ns) / 1000000));
-		drop_image(m, retired_gen[oldest]);
-		retired[oldest] = retired[nr_retired - 1];
-		retired_gen[oldest] = retired_gen[--nr_retired];
-		n--;
-	}
-	if (n + room > SUBFLOW_MAX_POLICIES) {
-		pr_err("no room for a new policy: %d policies are in force already\n",
-		       SUBFLOW_MAX_POLICIES);
-		return -ENOSPC;
-	}
-	return 0;
+	return n - nr_doomed + room > SUBFLOW_MAX_POLICIES ? -ENOSPC : 0;
 }
 
 /* policy_count: how many cgroups have a policy (so that new subflows skip
@@ -332,35 +344,75 @@ static int fill_spare(const struct policy_maps *m, uint64_t generation,
 	return fd;
 }
 
-/* Put a spare in `policies` under `generation` (the next one given), after a
- * change, so that the next load waits for no grace period. Best effort: a
- * full `policies` has no room for it, and the next load then makes its own. */
-static void add_spare(const struct policy_maps *m, uint64_t generation)
+/* How many spares follow generation `last`: the generations after it that
+ * are keys of `policies` with no policy_index entry, counted until the
+ * first that is not (spares are put back in order, so they are consecutive). */
+static unsigned int spares_after(const struct policy_maps *m, uint64_t last)
 {
-	struct subflow_policy_image *empty = calloc(1, sizeof(*empty));
-	int fd;
+	struct subflow_policy_entry e;
+	unsigned int n = 0;
+	__u32 inner_id;
 
-	if (!empty)
-		return;
-	fd = create_image_map(m, empty);
-	free(empty);
-	if (fd < 0)
-		return;
-	if (bpf_map_update_elem(m->policies, &generation, &fd, BPF_NOEXIST))
-		pr_debug("no spare policy map for generation %" PRIu64 ": %s\n", generation,
-			 strerror(errno));
-	close(fd);
+	for (uint64_t g = last + 1; g <= last + SPARES_AHEAD; g++) {
+		if (bpf_map_lookup_elem(m->policies, &g, &inner_id) ||
+		    !bpf_map_lookup_elem(m->index, &g, &e))
+			break;
+		n++;
+	}
+	return n;
 }
 
-/* Drop the spare, if any, of the generation after the last one given: when
- * no policy is left, nothing of the policies stays in the maps. */
-static void drop_spare(const struct policy_maps *m)
+/* After a change that left SPARES_LOW spares or fewer after generation
+ * `last`: put the missing ones in `policies`, in one batch (one grace
+ * period for all), so that the next changes wait for none. Best effort: a
+ * full `policies` takes as many as it has room for (the batch stops at the
+ * first it cannot take), and a load with no spare makes its own. */
+static void add_spares(const struct policy_maps *m, uint64_t last)
 {
-	uint64_t generation = last_generation(m) + 1;
-	struct subflow_policy_entry e;
+	struct subflow_policy_image *empty;
+	unsigned int have = spares_after(m, last), n = 0;
+	uint64_t keys[SPARES_AHEAD];
+	int fds[SPARES_AHEAD];
+	__u32 count, inner_id;
 
-	if (bpf_map_lookup_elem(m->index, &generation, &e))
-		bpf_map_delete_elem(m->policies, &generation);
+	if (have > SPARES_LOW)
+		return;
+	empty = calloc(1, sizeof(*empty));
+	if (!empty)
+		return;
+	for (unsigned int i = have; i < SPARES_AHEAD; i++) {
+		keys[n] = last + 1 + i;
+		/* The batch takes no BPF_NOEXIST (only BPF_F_LOCK): a key
+		 * taken already (an orchestrator's entry) ends the spares. */
+		if (!bpf_map_lookup_elem(m->policies, &keys[n], &inner_id))
+			break;
+		fds[n] = create_image_map(m, empty);
+		if (fds[n] < 0)
+			break;
+		n++;
+	}
+	free(empty);
+	count = n;
+	if (n && bpf_map_update_batch(m->policies, keys, fds, &count, NULL))
+		pr_debug("%u of %u spare policy maps put in: %s\n", count, n, strerror(errno));
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);	/* `policies` holds those it took */
+}
+
+/* Drop the spares after generation `last`: when no policy is left, nothing
+ * of the policies stays in the maps; a load whose generation jumps past
+ * them would leave them behind. */
+static void drop_spares(const struct policy_maps *m, uint64_t last)
+{
+	unsigned int n = spares_after(m, last);
+	uint64_t keys[SPARES_AHEAD];
+	__u32 count = n;
+
+	for (unsigned int i = 0; i < n; i++)
+		keys[i] = last + 1 + i;
+	if (n && bpf_map_delete_batch(m->policies, keys, &count, NULL))
+		for (unsigned int i = 0; i < n; i++)
+			bpf_map_delete_elem(m->policies, &keys[i]);
 }
 
 int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compiled_policy *c,
@@ -410,10 +462,13 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 		/* No spare (the first load, or `policies` was full): make
 		 * room, and an inner map, and wait for the grace period. */
 		if (generation != last_generation(&m) + 1)
-			drop_spare(&m);
-		err = collect_retired(&m, 1);
-		if (err)
+			drop_spares(&m, last_generation(&m));
+		err = collect_retired(&m, 1, 1, 0);
+		if (err) {
+			pr_err("no room for a new policy: %d policies are in force already\n",
+			       SUBFLOW_MAX_POLICIES);
 			goto out;
+		}
 		inner_fd = create_image_map(&m, img);
 		if (inner_fd < 0) {
 			err = inner_fd;
@@ -450,9 +505,19 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 		*installed = new;
 	pr_debug("policy generation %" PRIu64 " in force for cgroup %" PRIu64 "\n", generation,
 		 cgroup_id);
-	/* In force: now the waits. */
-	collect_retired(&m, 0);
-	add_spare(&m, generation + 1);
+	/* In force: now the waits, when they are due. */
+	if (spares_after(&m, generation) <= SPARES_LOW) {
+		/* Room for the spares too, from images retired long enough
+		 * ago that no subflow can still be between its admission
+		 * and its shaping (the same system call, or the kernel's
+		 * worker, microseconds apart): under a burst of loads,
+		 * retired images would fill `policies` and leave no room
+		 * for spares. */
+		collect_retired(&m, SPARES_AHEAD, 1, SPARE_ROOM_AGE_NS);
+		add_spares(&m, generation);
+	} else {
+		collect_retired(&m, 0, RETIRED_BATCH, 0);
+	}
 out:
 	if (inner_fd >= 0)
 		close(inner_fd);	/* `policies` holds it */
@@ -503,9 +568,9 @@ int subflow_policy_remove_locked(uint64_t cgroup_id)
 	err = write_policy_count(&m, last_generation(&m));
 	if (err)
 		pr_warn("cannot count the policies (policy_count): %s\n", strerror(-err));
-	collect_retired(&m, 0);
+	collect_retired(&m, 0, 1, 0);
 	if (!policies_left(&m))
-		drop_spare(&m);
+		drop_spares(&m, last_generation(&m));
 	return 0;
 }
 

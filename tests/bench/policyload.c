@@ -9,8 +9,9 @@
  * caller's network namespace: --netns enters /run/netns/NAME first), fills
  * the spare image map (or makes one) and swaps cgroup_policy to it: from
  * that update on, the next subflow of the cgroup is decided by the new
- * policy. Then it puts the next spare in `policies`, which waits for an RCU
- * grace period, and returns. So "in force" is when a watcher thread, reading
+ * policy. Then, when its spares run low (one load in three), it puts them
+ * back in `policies` in one batch, which waits for an RCU grace period, and
+ * returns. So "in force" is when a watcher thread, reading
  * the pinned cgroup_policy as a BPF program would, sees the new generation;
  * the call's own duration is reported too.
  *
