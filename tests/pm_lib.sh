@@ -238,6 +238,12 @@ daemon_stop() {
 
 # decisions NETNS [JQ_FILTER]: the daemon's decisions in NETNS (one JSON
 # object per line), filtered.
+# lte_backup PORT: the client's lte subflow (IPv4) of the connection to
+# PORT is established and has the backup flag (ss -tiM's "b").
+lte_backup() {
+	ss_subflows "$NS_C" "$1" | grep -q "^$C2_V4[:%].* ESTAB [^ ]*b"
+}
+
 decisions() {
 	jq -rcR "fromjson? | select(.event == \"decision\") | ${2:-.}" "$LAB_TMP/daemon-$1.log"
 }

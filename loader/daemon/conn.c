@@ -76,6 +76,10 @@ struct conn {
 	uint32_t backoff_ms[DAEMON_MAX_PATHS];
 	uint64_t retry_at_ms[DAEMON_MAX_PATHS];
 	bool stalled[DAEMON_MAX_PATHS];
+	/* When a path was found without ACK progress: it stays unusable until
+	 * its probe answers after that (or STALL_HOLD_ACK_TIMEOUTS pass, for a
+	 * path whose probes never get an answer). */
+	uint64_t stalled_since_ms[DAEMON_MAX_PATHS];
 	enum path_state state[DAEMON_MAX_PATHS];
 	uint64_t open_fired;	/* bit i: statement i (open ... after) fired */
 	uint64_t announced;	/* bit i: statement i (announce) done */
@@ -467,6 +471,29 @@ static void plan_set(struct plan *pl, int path, enum want w, const char *fmt, co
 	pl->why[path] = pl->why_buf[path];
 }
 
+/* A path closed for no ACK progress is not opened again on its link,
+ * address and route alone: a silent blackhole keeps all three, and a
+ * subflow opened into it waits out its SYN retransmissions (seconds) after
+ * the path heals. It is usable again once its probe answers after the
+ * stall, or after STALL_HOLD_ACK_TIMEOUTS ack-timeouts (probes may be
+ * filtered where TCP passes); a decision is due then. */
+#define STALL_HOLD_ACK_TIMEOUTS 10
+
+static enum path_state stall_held(struct daemon *d, struct conn *c, int path,
+				  const struct path_addr *addr, uint32_t ack_timeout, uint64_t now)
+{
+	uint64_t until = c->stalled_since_ms[path] + (uint64_t)STALL_HOLD_ACK_TIMEOUTS * ack_timeout;
+
+	if (now >= until || host_probe_answered_since(&d->host, addr, c->family, c->raddr,
+						      c->stalled_since_ms[path])) {
+		c->stalled_since_ms[path] = 0;
+		return PATH_USABLE;
+	}
+	if (!c->reconcile_at_ms || until < c->reconcile_at_ms)
+		c->reconcile_at_ms = until;
+	return PATH_STALLED;
+}
+
 static void reconcile(struct daemon *d, struct conn *c, const char *trigger)
 {
 	const struct subflow_policy *p;
@@ -506,6 +533,8 @@ static void reconcile(struct daemon *d, struct conn *c, const char *trigger)
 			c->state[i] = PATH_SILENT;
 		if (c->state[i] == PATH_USABLE && c->stalled[i])
 			c->state[i] = PATH_STALLED;
+		if (c->state[i] == PATH_USABLE && c->stalled_since_ms[i])
+			c->state[i] = stall_held(d, c, i, &addr[i], ack_timeout, now);
 		usable[i] = c->state[i] == PATH_USABLE;
 		pr_debug("connection 0x%08x (%s): path %s %s\n", c->token, trigger, p->paths[i].name,
 			 path_state_name(c->state[i]));
@@ -938,6 +967,7 @@ static void check_stall(struct daemon *d, struct conn *c, struct sub *s)
 	timeout = ack_timeout_of(p);
 	if (stalled_now(d, s, timeout, &age)) {
 		c->stalled[s->path] = true;
+		c->stalled_since_ms[s->path] = daemon_now_ms();
 		host_probe_begin_round(&d->host);
 		decide(d, c, "no ACK progress");
 	} else if (age < timeout) {

@@ -65,6 +65,7 @@ struct probe {
 	uint32_t interval_ms, timeout_ms;
 	bool answered;		/* a reply ever came: silence means something */
 	bool silent;		/* answered before, not for timeout_ms now */
+	uint64_t awaited_ms;	/* a reply at or after this is news (0: none awaited) */
 };
 
 #define DAEMON_MAX_PROBES 64
@@ -115,6 +116,11 @@ enum path_state host_path_state(struct host *h, const struct subflow_policy *p, 
  * of heart sets probes_changed. */
 bool host_probe_silent(struct host *h, const struct path_addr *from, int family,
 		       const uint8_t *to, uint32_t timeout_ms, uint32_t interval_ms);
+/* Whether the probe from `from` to `to` (started if needed, in use this
+ * round) was answered at or after since_ms; if not, its next answer sets
+ * probes_changed. */
+bool host_probe_answered_since(struct host *h, const struct path_addr *from, int family,
+			       const uint8_t *to, uint64_t since_ms);
 void host_probe_begin_round(struct host *h);
 void host_probe_sweep(struct host *h);
 /* Send what is due; returns the next deadline (ms) or 0. */

@@ -451,6 +451,22 @@ bool host_probe_silent(struct host *h, const struct path_addr *from, int family,
 	return pr->silent;
 }
 
+bool host_probe_answered_since(struct host *h, const struct path_addr *from, int family,
+			       const uint8_t *to, uint64_t since_ms)
+{
+	struct probe *pr = probe_find(h, from, family, to);
+
+	if (!pr)
+		pr = probe_start(h, from, family, to);
+	if (!pr)
+		return false;	/* no probe: the hold's time limit decides */
+	pr->used = true;
+	if (pr->answered && pr->last_reply_ms >= since_ms)
+		return true;
+	pr->awaited_ms = since_ms;
+	return false;
+}
+
 static void probe_send(struct probe *pr)
 {
 	struct sockaddr_storage ss = {};
@@ -552,6 +568,10 @@ void host_probe_on_reply(struct host *h, struct probe *pr)
 		}
 		pr->answered = true;
 		pr->last_reply_ms = daemon_now_ms();
+		if (pr->awaited_ms && pr->last_reply_ms >= pr->awaited_ms) {
+			pr->awaited_ms = 0;
+			h->probes_changed = true;	/* a held path answers */
+		}
 		if (pr->silent) {
 			pr->silent = false;
 			h->probes_changed = true;	/* answering again */

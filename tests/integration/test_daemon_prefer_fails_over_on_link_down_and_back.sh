@@ -22,10 +22,6 @@ established_on_server() {
 	ss_subflows "$NS_S" "$1" | grep -c "$C1_V4:[0-9]* ESTAB" || true
 }
 
-lte_backup() {
-	ss_subflows "$NS_C" "$1" | grep -q "^$C2_V4[:%].* ESTAB [^ ]*b"
-}
-
 port=8110
 for dir in upload download; do
 	port=$((port + 1))
