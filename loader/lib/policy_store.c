@@ -21,9 +21,9 @@
  * entry names, so no program reads them. A load fills the next one (a plain
  * array update) and swaps at once. Only when SPARES_LOW or fewer are left
  * does a change, after its swap, put the missing ones back in one batch and
- * drop the retired images due (another batch): one change in three waits,
- * for two grace periods. Retired images due wait for that, or for
- * RETIRED_BATCH of them.
+ * drop the retired images due (another batch, if any): one change in three
+ * waits, for one or two grace periods. Retired images due wait for that, or
+ * for RETIRED_BATCH of them; younger ones stay until a later change.
  *
  * A retired image stays SUBFLOW_POLICY_RETAIN_NS in `policies`, so that a
  * subflow admitted under it just before the swap is shaped under it too; it
@@ -354,8 +354,9 @@ static unsigned int spares_after(const struct policy_maps *m, uint64_t last)
 	__u32 inner_id;
 
 	for (uint64_t g = last + 1; g <= last + SPARES_AHEAD; g++) {
+		/* An orchestrator's image that a cgroup names is no spare. */
 		if (bpf_map_lookup_elem(m->policies, &g, &inner_id) ||
-		    !bpf_map_lookup_elem(m->index, &g, &e))
+		    !bpf_map_lookup_elem(m->index, &g, &e) || generation_in_use(m, g))
 			break;
 		n++;
 	}
@@ -370,17 +371,24 @@ static unsigned int spares_after(const struct policy_maps *m, uint64_t last)
 static void add_spares(const struct policy_maps *m, uint64_t last)
 {
 	struct subflow_policy_image *empty;
-	unsigned int have = spares_after(m, last), n = 0;
+	unsigned int have = spares_after(m, last), n = 0, used = 0;
 	uint64_t keys[SPARES_AHEAD];
 	int fds[SPARES_AHEAD];
 	__u32 count, inner_id;
 
 	if (have > SPARES_LOW)
 		return;
+	/* As many as `policies` has room for: a batch that fails at its
+	 * first element would still cost the maps made for it. */
+	for (uint64_t key, next, *prev = NULL; !bpf_map_get_next_key(m->policies, prev, &next);
+	     key = next, prev = &key)
+		used++;
+	if (used >= SUBFLOW_MAX_POLICIES)
+		return;
 	empty = calloc(1, sizeof(*empty));
 	if (!empty)
 		return;
-	for (unsigned int i = have; i < SPARES_AHEAD; i++) {
+	for (unsigned int i = have; i < SPARES_AHEAD && used + n < SUBFLOW_MAX_POLICIES; i++) {
 		keys[n] = last + 1 + i;
 		/* The batch takes no BPF_NOEXIST (only BPF_F_LOCK): a key
 		 * taken already (an orchestrator's entry) ends the spares. */
@@ -399,9 +407,10 @@ static void add_spares(const struct policy_maps *m, uint64_t last)
 		close(fds[i]);	/* `policies` holds those it took */
 }
 
-/* Drop the spares after generation `last`: when no policy is left, nothing
- * of the policies stays in the maps; a load whose generation jumps past
- * them would leave them behind. */
+/* Drop the spares after generation `last`: when no policy is left, no
+ * spare stays in the maps (retired images younger than
+ * SUBFLOW_POLICY_RETAIN_NS go at a later change); a load whose generation
+ * jumps past them would leave them behind. */
 static void drop_spares(const struct policy_maps *m, uint64_t last)
 {
 	unsigned int n = spares_after(m, last);
@@ -459,7 +468,8 @@ int subflow_policy_install_locked(uint64_t cgroup_id, const struct subflow_compi
 	inner_fd = fill_spare(&m, generation, img);
 	spare = inner_fd >= 0;
 	if (!spare) {
-		/* No spare (the first load, or `policies` was full): make
+		/* No spare (the first load, `policies` full, or a generation
+		 * jump past the spares, which go first): make
 		 * room, and an inner map, and wait for the grace period. */
 		if (generation != last_generation(&m) + 1)
 			drop_spares(&m, last_generation(&m));
